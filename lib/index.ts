@@ -1,0 +1,19 @@
+import { plugin } from './plugin.js'
+
+/**
+ * fastify-push-relations: `x-push` annotations in response schemas become preload `Link`
+ * headers, so that HTTP/2 proxies and CDNs push or preload the related resources.
+ *
+ *     await fastify.register(pushRelations)
+ */
+const pushRelations = plugin
+
+export default pushRelations
+export { pushRelations }
+export { Push } from './push.js'
+export { ajvPlugin, type AjvLike } from './ajv-plugin.js'
+export { KEYWORD, type PushAnnotation, type PushAnnotationObject } from './annotation.js'
+export { FST_PUSH_RELATIONS_INVALID_ANNOTATION, FST_PUSH_RELATIONS_INVALID_OPTION } from './errors.js'
+export type { CrossOrigin, PushRelationsOptions } from './options.js'
+export type { PushRelationsDecorator, RoutePreloads } from './plugin.js'
+export type { ResponsePreloads } from './route-compiler.js'

@@ -1,0 +1,109 @@
+import type { FastifyRequest } from 'fastify'
+import type { LinkRule } from './annotation.js'
+import type { ResolvedOptions } from './options.js'
+import { toPreloadPath, type ReferenceBase } from './uri-reference.js'
+
+/** Why a response got fewer links than its payload holds; reported at debug level. */
+export type CapReason = 'maxLinks' | 'maxLinkBytes' | 'maxCandidates'
+
+/**
+ * Relations looked at per response at most, valid or not. A payload with thousands of invalid
+ * values (or thousands of duplicates) stops costing anything past this.
+ */
+export function maxCandidates (options: ResolvedOptions): number {
+  return Math.max(1024, options.maxLinks * 32)
+}
+
+/** The request a payload answers, as the base of its relative references; computed on demand. */
+class RequestBase implements ReferenceBase {
+  private cachedPath: string | undefined
+  private cachedOrigin: string | null | undefined
+
+  constructor (private readonly request: FastifyRequest) {}
+
+  get path (): string {
+    if (this.cachedPath === undefined) {
+      const url = this.request.url
+      const query = url.indexOf('?')
+      this.cachedPath = url.startsWith('/') ? (query === -1 ? url : url.slice(0, query)) : '/'
+    }
+    return this.cachedPath
+  }
+
+  protocol (): string {
+    return this.request.protocol === 'https' ? 'https:' : 'http:'
+  }
+
+  origin (): string | null {
+    if (this.cachedOrigin === undefined) {
+      const candidate = `${this.protocol()}//${this.request.host}`
+      this.cachedOrigin = URL.canParse(candidate) ? new URL(candidate).origin : null
+    }
+    return this.cachedOrigin
+  }
+}
+
+/**
+ * The preload links of one response, in first-seen order, de-duplicated by path and bounded by
+ * the caps. Filled from the payload before serialization, written to the header in onSend.
+ */
+export class LinkSet {
+  /** Path-absolute references, in order. */
+  readonly paths: string[] = []
+  /** The Link entry of each path: `</authors/1>; rel=preload; as=fetch`. */
+  readonly entries: string[] = []
+  /** Bytes of `entries` joined with `, `. */
+  bytes = 0
+  /** Set once a cap is reached: collection stops there. */
+  capped: CapReason | null = null
+  /** Values that were not usable references (other origins, bad characters, wrong types...). */
+  skipped = 0
+  private candidates = 0
+  private readonly candidateLimit: number
+  private readonly seen = new Set<string>()
+  private readonly base: RequestBase
+
+  constructor (private readonly options: ResolvedOptions, request: FastifyRequest) {
+    this.base = new RequestBase(request)
+    this.candidateLimit = maxCandidates(options)
+  }
+
+  get full (): boolean {
+    return this.capped !== null
+  }
+
+  /** Counts a value that cannot be a reference at all (a number without template, null...). */
+  skip (): void {
+    this.skipped++
+    if (++this.candidates > this.candidateLimit) this.capped = 'maxCandidates'
+  }
+
+  /** Adds the relation `reference` (as found in the payload) with the parameters of `rule`. */
+  add (reference: string, rule: LinkRule): void {
+    if (++this.candidates > this.candidateLimit) {
+      this.capped = 'maxCandidates'
+      return
+    }
+    const { maxLinks, maxLinkBytes, origins } = this.options
+    const path = toPreloadPath(reference, this.base, origins, maxLinkBytes)
+    if (path === null) {
+      this.skipped++
+      return
+    }
+    if (this.seen.has(path)) return
+    if (this.paths.length === maxLinks) {
+      this.capped = 'maxLinks'
+      return
+    }
+    const entry = '<' + path + '>' + rule.params
+    const bytes = this.bytes + entry.length + (this.paths.length === 0 ? 0 : 2)
+    if (bytes > maxLinkBytes) {
+      this.capped = 'maxLinkBytes'
+      return
+    }
+    this.seen.add(path)
+    this.paths.push(path)
+    this.entries.push(entry)
+    this.bytes = bytes
+  }
+}

@@ -1,0 +1,67 @@
+import type { PlanNode } from './schema-compiler.js'
+
+/**
+ * Which plan applies to a response: the one of the schema Fastify serializes it with. Fastify
+ * looks up the exact status, then `2xx`, then `default`; in a `content` map, the media type of
+ * the reply's Content-Type, then `*\/*`. The same lookup is resolved here at registration, for
+ * the 2xx statuses only (other responses get no links).
+ */
+
+/** The plans of a `{ content: { 'media/type': { schema } } }` response. */
+export interface MediaTypePlans {
+  readonly byMediaType: ReadonlyMap<string, PlanNode | null>
+  /** The `*\/*` entry. */
+  readonly anyMediaType: PlanNode | null
+}
+
+/** What one response key compiled to. */
+export type ResponsePlan = PlanNode | MediaTypePlans | null
+
+/** The plan (or media-type plans) for each status from 200 to 299, by `status - 200`. */
+export type RoutePlans = ReadonlyArray<ResponsePlan>
+
+function isMediaTypePlans (plan: ResponsePlan): plan is MediaTypePlans {
+  return plan !== null && 'byMediaType' in plan
+}
+
+/** True when at least one 2xx response of the route has relations. */
+export function hasPlans (plans: RoutePlans): boolean {
+  return plans.some((plan) => isMediaTypePlans(plan)
+    ? plan.anyMediaType !== null || [...plan.byMediaType.values()].some((node) => node !== null)
+    : plan !== null)
+}
+
+/** Response keys of a route that can apply to a 2xx response, lower-cased as Fastify does. */
+export function isSuccessResponseKey (key: string): boolean {
+  return /^2(?:\d\d|xx)$/.test(key) || key === 'default'
+}
+
+/**
+ * Resolves Fastify's lookup order once: `keys` holds the compiled response keys (`200`, `2xx`,
+ * `default`). A key present without relations still shadows the later ones, as in Fastify.
+ */
+export function buildRoutePlans (compiled: ReadonlyMap<string, ResponsePlan>): RoutePlans {
+  const plans: ResponsePlan[] = []
+  for (let status = 200; status < 300; status++) {
+    const key = String(status)
+    plans.push(compiled.has(key) ? compiled.get(key) ?? null : compiled.has('2xx') ? compiled.get('2xx') ?? null : compiled.get('default') ?? null)
+  }
+  return plans
+}
+
+/** The media type of a Content-Type value, as Fastify compares it: lower case, without parameters. */
+function mediaTypeOf (contentType: unknown): string {
+  if (typeof contentType !== 'string') return ''
+  const semicolon = contentType.indexOf(';')
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase()
+}
+
+/** The plan for a response with this status and Content-Type (read only for content maps). */
+export function planFor (plans: RoutePlans, statusCode: number, reply: { getHeader (name: string): unknown }): PlanNode | null {
+  const plan = plans[statusCode - 200]
+  if (plan === undefined || plan === null) return null
+  if (!isMediaTypePlans(plan)) return plan
+  const mediaType = mediaTypeOf(reply.getHeader('content-type'))
+  const exact = plan.byMediaType.get(mediaType)
+  return exact !== undefined ? exact : plan.anyMediaType
+}

@@ -1,0 +1,71 @@
+import { FST_PUSH_RELATIONS_INVALID_ANNOTATION } from './errors.js'
+import type { ResolvedOptions } from './options.js'
+import { buildRoutePlans, isSuccessResponseKey, type ResponsePlan, type RoutePlans } from './response-plans.js'
+import { compileResponseSchema, planPointers, type CompileSite, type PlanNode } from './schema-compiler.js'
+
+/** The relations of one response of a route, for introspection. */
+export interface ResponsePreloads {
+  /** The response key, lower-cased as Fastify reads it: `200`, `2xx` or `default`. */
+  readonly status: string
+  /** The media type, for responses declared as `{ content: { [mediaType]: { schema } } }`. */
+  readonly mediaType?: string
+  /** Payload pointers whose values are preloaded (`*`: every element; `/**`: recursion). */
+  readonly pointers: readonly string[]
+}
+
+export interface CompiledRoute {
+  readonly plans: RoutePlans
+  readonly preloads: readonly ResponsePreloads[]
+  /** `$ref`s not resolvable yet: the route is compiled again at `onReady`. */
+  readonly unresolved: readonly string[]
+}
+
+function isObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function annotationError (site: CompileSite, pointer: string, problem: string): Error {
+  return new FST_PUSH_RELATIONS_INVALID_ANNOTATION(site.route, site.response, pointer, problem)
+}
+
+/**
+ * Compiles the 2xx response schemas of a route (`schema.response`). `route` names it in errors
+ * (`GET /books/:id`); `getSchema` resolves shared schemas in the route's encapsulation context.
+ */
+export function compileRoute (
+  response: unknown,
+  getSchema: (id: string) => unknown,
+  options: ResolvedOptions,
+  route: string
+): CompiledRoute {
+  const compiled = new Map<string, ResponsePlan>()
+  const preloads: ResponsePreloads[] = []
+  const unresolved = new Set<string>()
+  if (!isObject(response)) return { plans: buildRoutePlans(compiled), preloads, unresolved: [] }
+
+  const compileOne = (schema: unknown, status: string, mediaType?: string): PlanNode | null => {
+    const site = { route, response: mediaType === undefined ? status : `${status} ${mediaType}` }
+    const result = compileResponseSchema(schema, getSchema, options, site, annotationError)
+    for (const reference of result.unresolved) unresolved.add(reference)
+    if (result.plan !== null) {
+      preloads.push({ status, ...(mediaType === undefined ? {} : { mediaType }), pointers: planPointers(result.plan) })
+    }
+    return result.plan
+  }
+
+  for (const [key, value] of Object.entries(response)) {
+    const status = key.toLowerCase()
+    if (!isSuccessResponseKey(status)) continue
+    if (isObject(value) && isObject(value.content)) {
+      const byMediaType = new Map<string, PlanNode | null>()
+      for (const [mediaType, entry] of Object.entries(value.content)) {
+        byMediaType.set(mediaType, compileOne(isObject(entry) ? entry.schema : undefined, status, mediaType))
+      }
+      const anyMediaType = byMediaType.get('*/*') ?? null
+      compiled.set(status, { byMediaType, anyMediaType })
+    } else {
+      compiled.set(status, compileOne(value, status))
+    }
+  }
+  return { plans: buildRoutePlans(compiled), preloads, unresolved: [...unresolved] }
+}
