@@ -9,7 +9,7 @@ import { expandUriTemplate } from './uri-template.js'
  */
 
 /**
- * Deepest payload level visited. Recursive schemas follow the data, and data can be deep (or,
+ * Deepest payload level visited (the number of tokens of a pointer). Recursive schemas follow the data, and data can be deep (or,
  * as a JavaScript object, even cyclic): this bound keeps the walk off the call stack's limit.
  */
 export const MAX_DEPTH = 64

@@ -1,5 +1,5 @@
-import type { TSchema } from '@sinclair/typebox'
 import { KEYWORD, type PushAnnotation } from './annotation.js'
+import type {} from '@sinclair/typebox' // the module augmented below
 
 declare module '@sinclair/typebox' {
   interface SchemaOptions {
@@ -15,8 +15,11 @@ declare module '@sinclair/typebox' {
 /**
  * Marks `schema` as a relation to preload: `Push(Type.String())` is `Type.String({ 'x-push': true })`.
  * Returns a copy (the argument may be shared by other fields) of the same TypeBox type.
+ *
+ * The parameter is any object rather than TypeBox's `TSchema`: TypeBox ships separate CommonJS
+ * and ES module typings whose `Kind` symbols differ, and plain JSON Schema objects work too.
  */
-export function Push<T extends TSchema> (schema: T, annotation: PushAnnotation = true): T {
+export function Push<T extends object> (schema: T, annotation: PushAnnotation = true): T {
   // A spread copies own enumerable symbols too: TypeBox's Kind and Optional markers survive.
   return { ...schema, [KEYWORD]: annotation }
 }

@@ -69,6 +69,11 @@ function isSchemaObject (value: unknown): value is SchemaObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+function isBareRef (schema: SchemaObject): boolean {
+  for (const key in schema) if (key !== '$ref') return false
+  return true
+}
+
 function resolveUri (reference: string, base: string): string {
   if (base === '' || !URL.canParse(reference, base)) return reference
   return new URL(reference, base).href
@@ -214,7 +219,8 @@ class SchemaCompiler {
   /** Builds the node for the value the `entries` describe, found at `pointer` in the payload. */
   compile (entries: readonly Fragment[], pointer: string): PlanNode {
     const fragments = this.expand(entries)
-    const key = fragments.map((fragment) => this.idOf(fragment.schema)).sort((a, b) => a - b).join(',')
+    // A bare `{ $ref }` adds nothing of its own: leaving it out of the key closes recursion at its first repeat.
+    const key = fragments.filter(({ schema }) => !isBareRef(schema)).map(({ schema }) => this.idOf(schema)).sort((a, b) => a - b).join(',')
     const known = this.nodes.get(key)
     if (known !== undefined) return known // recursion: the plan becomes a cycle, the data bounds the walk
 

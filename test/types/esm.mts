@@ -1,0 +1,52 @@
+// Type tests for ES module consumers: checked by `npm run typecheck` (tsc), never run.
+// A line marked @ts-expect-error fails the check when it stops being an error.
+import Fastify, { type FastifyPluginCallback } from 'fastify'
+import { Type, type Static, type TString, type TArray, type TObject, type TOptional } from '@sinclair/typebox'
+import pushRelations, {
+  ajvPlugin,
+  Push,
+  pushRelations as named,
+  type PushAnnotation,
+  type PushRelationsOptions,
+  type RoutePreloads
+} from 'fastify-push-relations'
+
+function expectType<T> (value: T): T {
+  return value
+}
+
+expectType<FastifyPluginCallback<PushRelationsOptions>>(pushRelations)
+expectType<typeof pushRelations>(named)
+
+const app = Fastify({ ajv: { plugins: [ajvPlugin] } })
+await app.register(pushRelations)
+await app.register(pushRelations, { rel: 'preload', as: 'fetch', crossorigin: 'anonymous', nopush: false, maxLinks: 10, maxLinkBytes: 4000, iriKey: '@id', origins: ['https://api.example.com'] })
+await app.register(pushRelations, { crossorigin: false })
+// @ts-expect-error maxLinks is a number
+await app.register(pushRelations, { maxLinks: '10' })
+// @ts-expect-error crossorigin takes the two CORS values
+await app.register(pushRelations, { crossorigin: 'yes' })
+// @ts-expect-error unknown options are rejected
+await app.register(pushRelations, { maxLink: 10 })
+
+// Push keeps the TypeBox type, so Static and type providers see the same data type.
+const author = Push(Type.String())
+expectType<TString>(author)
+const reviews = Push(Type.Array(Type.String()), '/reviews/{id}')
+expectType<TArray<TString>>(reviews)
+const editor = Type.Optional(Push(Type.Integer(), { template: '/editors/{id}', as: 'fetch', nopush: true }))
+expectType<TOptional<ReturnType<typeof Type.Integer>>>(editor)
+const Book = Type.Object({ author, reviews, editor, inline: Type.String({ 'x-push': true }) })
+expectType<TObject>(Book)
+const data: Static<typeof Book> = { author: '/a', reviews: ['/r'], inline: '/i' }
+expectType<string>(data.author)
+expectType<number | undefined>(data.editor)
+// @ts-expect-error the x-push option is typed in TypeBox's SchemaOptions
+Type.String({ 'x-push': 42 })
+// @ts-expect-error the annotation object only knows its own keys
+Push(Type.String(), { template: '/a/{id}', unknown: true })
+expectType<PushAnnotation>({ crossorigin: 'use-credentials' })
+
+// The decorator.
+const routes: RoutePreloads[] = app.pushRelations.routes()
+expectType<readonly string[] | undefined>(routes[0]?.responses[0]?.pointers)
