@@ -1,16 +1,19 @@
-import type { LinkRule } from './annotation.js'
 import type { LinkSet } from './link-set.js'
+import type { LinkRules } from './link-rules.js'
 import type { PlanNode } from './schema-compiler.js'
-import { expandUriTemplate } from './uri-template.js'
+import { expandUriTemplate, type UriTemplate } from './uri-template.js'
 
 /**
  * Where links are collected: the payload object is visited along the route's plan, before
  * serialization, so only annotated paths are read and the serialized body is never parsed.
+ * The walk reads the payload as the serializer will write it: `toJSON()` results, declared
+ * properties, then the first matching pattern or `additionalProperties` for other names.
  */
 
 /**
- * Deepest payload level visited (the number of tokens of a pointer). Recursive schemas follow the data, and data can be deep (or,
- * as a JavaScript object, even cyclic): this bound keeps the walk off the call stack's limit.
+ * Deepest payload level visited (the number of tokens of a pointer). Recursive schemas follow
+ * the data, and data can be deep (or, as a JavaScript object, even cyclic): this bound keeps
+ * the walk off the call stack's limit.
  */
 export const MAX_DEPTH = 64
 
@@ -19,11 +22,19 @@ export function collectLinks (plan: PlanNode, payload: unknown, links: LinkSet, 
   return visit(plan, payload, links, iriKey, 0)
 }
 
-function visit (node: PlanNode, value: unknown, links: LinkSet, iriKey: string, depth: number): boolean {
+/** What the serializer writes for an object with a `toJSON` method (a Date, a URL, a model). */
+function serialized (value: unknown): unknown {
+  return typeof value === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function'
+    ? (value as { toJSON: () => unknown }).toJSON()
+    : value
+}
+
+function visit (node: PlanNode, raw: unknown, links: LinkSet, iriKey: string, depth: number): boolean {
   if (depth > MAX_DEPTH) return false
+  const value = serialized(raw)
   if (node.link !== null) {
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length && !links.full; i++) addRelation(node.link, value[i], links, iriKey)
+      for (let i = 0; i < value.length && !links.full; i++) addRelation(node.link, serialized(value[i]), links, iriKey)
     } else {
       addRelation(node.link, value, links, iriKey)
     }
@@ -49,27 +60,31 @@ function visit (node: PlanNode, value: unknown, links: LinkSet, iriKey: string, 
   if (node.patterns !== null || node.additional !== null) {
     for (const name of Object.keys(object)) {
       if (links.full) break
-      for (const [pattern, child] of node.patterns ?? []) {
-        if (pattern.test(name)) complete = visit(child, object[name], links, iriKey, depth + 1) && complete
-      }
-      if (node.additional !== null && isAdditional(node, name)) {
-        complete = visit(node.additional, object[name], links, iriKey, depth + 1) && complete
-      }
+      if (node.declared?.has(name) === true) continue
+      const child = otherPropertyNode(node, name)
+      if (child !== null) complete = visit(child, object[name], links, iriKey, depth + 1) && complete
     }
   }
   return complete
 }
 
-/** `additionalProperties` covers the names neither `properties` nor `patternProperties` cover. */
-function isAdditional (node: PlanNode, name: string): boolean {
-  if (node.declared?.has(name) === true) return false
-  return node.declaredPatterns === null || !node.declaredPatterns.some((pattern) => pattern.test(name))
+/** The first matching pattern decides (even one without relations), else `additionalProperties`. */
+function otherPropertyNode (node: PlanNode, name: string): PlanNode | null {
+  for (const [pattern, child] of node.patterns ?? []) {
+    if (pattern.test(name)) return child
+  }
+  return node.additional
 }
 
 /** One annotated value (or one element of an annotated array) becomes at most one link. */
-function addRelation (rule: LinkRule, value: unknown, links: LinkSet, iriKey: string): void {
-  const reference = referenceOf(rule, value, iriKey)
-  if (reference === null) links.skip()
+function addRelation (rules: LinkRules, value: unknown, links: LinkSet, iriKey: string): void {
+  const rule = typeof value === 'string'
+    ? rules.string
+    : typeof value === 'number' || typeof value === 'bigint'
+      ? rules.number
+      : typeof value === 'object' && value !== null && !Array.isArray(value) ? rules.object : null
+  const reference = rule === null ? null : referenceOf(rule.template, value, iriKey)
+  if (reference === null || rule === null) links.skip()
   else links.add(reference, rule)
 }
 
@@ -77,8 +92,7 @@ function addRelation (rule: LinkRule, value: unknown, links: LinkSet, iriKey: st
  * The URI reference a value stands for: a string as it is, a scalar through the template's one
  * variable, an embedded object through its IRI property or the template's variables.
  */
-export function referenceOf (rule: LinkRule, value: unknown, iriKey: string): string | null {
-  const template = rule.template
+export function referenceOf (template: UriTemplate | null, value: unknown, iriKey: string): string | null {
   if (typeof value === 'object') {
     if (value === null || Array.isArray(value)) return null
     const object = value as Record<string, unknown>

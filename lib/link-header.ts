@@ -2,25 +2,31 @@ import type { FastifyReply } from 'fastify'
 import type { LinkSet } from './link-set.js'
 
 /**
- * Where the header is written, in onSend: one `Link` header, entries joined by `, `. A value set
- * by the handler or another plugin stays first; entries it already names are not repeated.
+ * Where the header is written: one `Link` header, entries joined by `, `. A value set by the
+ * handler or another plugin stays first, and entries it already names are not repeated. Called
+ * in onSend, and earlier by `reply.preload()`: each call writes the entries not written yet.
  */
 export function writeLinkHeader (reply: FastifyReply, links: LinkSet, maxLinkBytes: number): void {
+  const { entries, paths } = links
+  const from = links.flushedEntries
+  links.flushedEntries = entries.length
+  if (from === entries.length) return
   const existing = reply.getHeader('link')
   if (existing === undefined || existing === '') {
-    reply.header('link', links.entries.join(', '))
+    reply.header('link', from === 0 ? entries.join(', ') : entries.slice(from).join(', '))
     return
   }
   const current = Array.isArray(existing) ? existing.join(', ') : String(existing)
-  // The separator before our first entry counts against the cap too.
-  let budget = maxLinkBytes
-  let added = ''
-  for (let i = 0; i < links.entries.length; i++) {
-    if (current.includes('<' + (links.paths[i] as string) + '>')) continue
-    const entry = links.entries[i] as string
-    budget -= entry.length + 2
-    if (budget < 0) break
-    added += ', ' + entry
+  let end = entries.length
+  if (from === 0) {
+    // links.bytes counts our entries and the separators between them; the one after someone
+    // else's value counts too, so the last entries may have to go.
+    let bytes = links.bytes + 2
+    while (bytes > maxLinkBytes) bytes -= (entries[--end] as string).length + 2
   }
-  reply.header('link', current + added)
+  const added: string[] = []
+  for (let i = from; i < end; i++) {
+    if (!current.includes('<' + (paths[i] as string) + '>')) added.push(entries[i] as string)
+  }
+  if (added.length > 0) reply.header('link', current + ', ' + added.join(', '))
 }

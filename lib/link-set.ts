@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { LinkRule } from './annotation.js'
+import type { PushState } from './http2-push.js'
 import type { ResolvedOptions } from './options.js'
 import { toPreloadPath, type ReferenceBase } from './uri-reference.js'
 
@@ -45,13 +46,21 @@ class RequestBase implements ReferenceBase {
 
 /**
  * The preload links of one response, in first-seen order, de-duplicated by path and bounded by
- * the caps. Filled from the payload before serialization, written to the header in onSend.
+ * the caps. Filled from the payload before serialization (and by `reply.preload()`), written
+ * to the header in onSend, or at once by `reply.preload()`.
  */
 export class LinkSet {
   /** Path-absolute references, in order. */
   readonly paths: string[] = []
   /** The Link entry of each path: `</authors/1>; rel=preload; as=fetch`. */
   readonly entries: string[] = []
+  /** The paths whose entry allows a push (no `nopush` from options or annotation). */
+  readonly pushable: string[] = []
+  /** The paths this response pushes natively, in order (their entries say `nopush`). */
+  readonly pushes: string[] = []
+  /** Entries and pushes before these indexes are already written (or promised). */
+  flushedEntries = 0
+  flushedPushes = 0
   /** Bytes of `entries` joined with `, `. */
   bytes = 0
   /** Set once a cap is reached: collection stops there. */
@@ -63,7 +72,10 @@ export class LinkSet {
   private readonly seen = new Set<string>()
   private readonly base: RequestBase
 
-  constructor (private readonly options: ResolvedOptions, request: FastifyRequest) {
+  /**
+   * @param push the request's push state when links are pushed natively (HTTP/2), else null
+   */
+  constructor (private readonly options: ResolvedOptions, request: FastifyRequest, readonly push: PushState | null = null) {
     this.base = new RequestBase(request)
     this.candidateLimit = maxCandidates(options)
   }
@@ -95,7 +107,11 @@ export class LinkSet {
       this.capped = 'maxLinks'
       return
     }
-    const entry = '<' + path + '>' + rule.params
+    const push = this.push
+    // A link pushed natively says `nopush`, so that a proxy in front does not push it again.
+    const pushNow = push !== null && !rule.nopush && push.canClaim(path)
+    const pushed = pushNow || (push !== null && !rule.nopush && push.wasPromised(path))
+    const entry = '<' + path + '>' + rule.params + (pushed ? '; nopush' : '')
     const bytes = this.bytes + entry.length + (this.paths.length === 0 ? 0 : 2)
     if (bytes > maxLinkBytes) {
       this.capped = 'maxLinkBytes'
@@ -105,5 +121,10 @@ export class LinkSet {
     this.paths.push(path)
     this.entries.push(entry)
     this.bytes = bytes
+    if (!rule.nopush) this.pushable.push(path)
+    if (pushNow) {
+      push.claim(path)
+      this.pushes.push(path)
+    }
   }
 }

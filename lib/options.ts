@@ -20,6 +20,18 @@ export interface PushRelationsOptions {
   iriKey?: string
   /** Absolute `http(s)` origins, besides the request's own, whose URLs count as this API's. */
   origins?: string[]
+  /** Push the preload links natively when Fastify speaks HTTP/2 and the client allows it. Default `false`. */
+  push?: boolean
+  /** Hops pushed: 1 pushes the response's relations, 2 also theirs, and so on. Default 1. */
+  pushDepth?: number
+  /** Most pushes per request, all hops together. Default 10 (nginx's own default). */
+  maxPushes?: number
+  /** Milliseconds a pushed request may take before its stream is cancelled. Default 5000. */
+  pushTimeout?: number
+  /** Request headers copied onto pushed requests, so a push serves what the client would get by asking. */
+  pushHeaders?: string[]
+  /** `reply.preload()` sends a 103 Early Hints response at once. Default `false`. */
+  earlyHints?: boolean
 }
 
 /** The options after validation, with defaults applied and values precomputed for the hot path. */
@@ -33,6 +45,13 @@ export interface ResolvedOptions {
   readonly iriKey: string
   /** Normalized origins (`new URL(o).origin`), for exact comparison. */
   readonly origins: ReadonlySet<string>
+  readonly push: boolean
+  readonly pushDepth: number
+  readonly maxPushes: number
+  readonly pushTimeout: number
+  /** Lower-case header names. */
+  readonly pushHeaders: readonly string[]
+  readonly earlyHints: boolean
 }
 
 export const defaults = {
@@ -42,7 +61,13 @@ export const defaults = {
   nopush: false,
   maxLinks: 32,
   maxLinkBytes: 2048,
-  iriKey: '@id'
+  iriKey: '@id',
+  push: false,
+  pushDepth: 1,
+  maxPushes: 10,
+  pushTimeout: 5000,
+  pushHeaders: ['accept', 'accept-encoding', 'accept-language', 'authorization', 'cookie', 'user-agent'],
+  earlyHints: false
 } as const
 
 /**
@@ -63,12 +88,13 @@ function describe (value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
   if (Array.isArray(value)) return 'an array'
   if (value === null) return 'null'
+  if (typeof value === 'bigint') return `${value}n (a bigint)`
   return typeof value === 'object' ? 'an object' : String(value)
 }
 
 function token (name: string, value: unknown): string {
   if (typeof value !== 'string' || !LOWERCASE_TOKEN.test(value)) {
-    fail(name, 'must be a lower-case token such as "preload"', value)
+    fail(name, `must be a lower-case token such as "${name === 'as' ? 'fetch' : 'preload'}"`, value)
   }
   return value
 }
@@ -110,11 +136,27 @@ function origins (value: unknown): Set<string> {
   return normalized
 }
 
+/** Header field names (RFC 9110 tokens), except the ones a request cannot carry over HTTP/2. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const NOT_FORWARDABLE = new Set(['connection', 'host', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'content-length'])
+
+function pushHeaders (value: unknown): string[] {
+  if (!Array.isArray(value)) fail('pushHeaders', 'must be an array of header names', value)
+  return value.map((name: unknown) => {
+    if (typeof name !== 'string' || !HEADER_NAME.test(name) || NOT_FORWARDABLE.has(name.toLowerCase())) {
+      fail('pushHeaders', `must only hold request header names a pushed request can carry (not ${[...NOT_FORWARDABLE].join(', ')})`, name)
+    }
+    return name.toLowerCase()
+  })
+}
+
 /** Validates the user's options once, at registration; a mistake rejects `register`. */
 export function resolveOptions (options: PushRelationsOptions = {}): ResolvedOptions {
-  if (options === null || typeof options !== 'object') fail('options', 'must be an object', options)
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) fail('options', 'must be an object', options)
   for (const name of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(name) && !FASTIFY_REGISTER_OPTIONS.has(name)) fail(name, 'is not a known option', name)
+    if (!KNOWN_OPTIONS.has(name) && !FASTIFY_REGISTER_OPTIONS.has(name)) {
+      throw new FST_PUSH_RELATIONS_INVALID_OPTION(name, `is not a known option (known: ${[...KNOWN_OPTIONS].join(', ')})`)
+    }
   }
   return {
     rel: options.rel === undefined ? defaults.rel : token('rel', options.rel),
@@ -124,6 +166,12 @@ export function resolveOptions (options: PushRelationsOptions = {}): ResolvedOpt
     maxLinks: options.maxLinks === undefined ? defaults.maxLinks : integer('maxLinks', options.maxLinks, 1),
     maxLinkBytes: options.maxLinkBytes === undefined ? defaults.maxLinkBytes : integer('maxLinkBytes', options.maxLinkBytes, 1),
     iriKey: options.iriKey === undefined ? defaults.iriKey : iriKey(options.iriKey),
-    origins: options.origins === undefined ? new Set() : origins(options.origins)
+    origins: options.origins === undefined ? new Set() : origins(options.origins),
+    push: options.push === undefined ? defaults.push : boolean('push', options.push),
+    pushDepth: options.pushDepth === undefined ? defaults.pushDepth : integer('pushDepth', options.pushDepth, 1),
+    maxPushes: options.maxPushes === undefined ? defaults.maxPushes : integer('maxPushes', options.maxPushes, 1),
+    pushTimeout: options.pushTimeout === undefined ? defaults.pushTimeout : integer('pushTimeout', options.pushTimeout, 1),
+    pushHeaders: options.pushHeaders === undefined ? defaults.pushHeaders : pushHeaders(options.pushHeaders),
+    earlyHints: options.earlyHints === undefined ? defaults.earlyHints : boolean('earlyHints', options.earlyHints)
   }
 }

@@ -1,16 +1,15 @@
 import type {
   FastifyInstance,
   FastifyPluginCallback,
-  FastifyReply,
   onSendHookHandler,
   preSerializationHookHandler,
   RouteOptions
 } from 'fastify'
 import fp from 'fastify-plugin'
+import { Pusher, settlePushes } from './http2-push.js'
 import { collectLinks } from './link-collector.js'
-import { writeLinkHeader } from './link-header.js'
-import { LinkSet } from './link-set.js'
 import { resolveOptions, type PushRelationsOptions, type ResolvedOptions } from './options.js'
+import { kLinks, ReplyLinks, type ReplyWithLinks } from './reply-links.js'
 import { hasPlans, planFor, type RoutePlans } from './response-plans.js'
 import { compileRoute, type CompiledRoute, type ResponsePreloads } from './route-compiler.js'
 
@@ -33,12 +32,6 @@ declare module 'fastify' {
   }
 }
 
-const kLinks = Symbol('fastify-push-relations.links')
-
-interface ReplyWithLinks extends FastifyReply {
-  [kLinks]: LinkSet | null
-}
-
 /** A route's plans; replaced at `onReady` when a shared schema was missing at registration. */
 interface RouteState {
   plans: RoutePlans
@@ -57,14 +50,13 @@ function routeName (routeOptions: RouteOptions): string {
 }
 
 /** Reads the relations of 2xx object payloads, before serialization, along the route's plan. */
-function collectHook (state: RouteState, options: ResolvedOptions): preSerializationHookHandler {
+function collectHook (state: RouteState, options: ResolvedOptions, replyLinks: ReplyLinks): preSerializationHookHandler {
   return function collectPushRelations (request, reply, payload, done) {
     const status = reply.statusCode
     if (status >= 200 && status < 300 && typeof payload === 'object' && payload !== null) {
       const plan = planFor(state.plans, status, reply)
       if (plan !== null) {
-        const state = reply as ReplyWithLinks
-        const links = state[kLinks] ??= new LinkSet(options, request)
+        const links = replyLinks.of(request, reply)
         try {
           const complete = collectLinks(plan, payload, links, options.iriKey)
           if (!complete || links.full || links.skipped > 0) {
@@ -82,24 +74,44 @@ function collectHook (state: RouteState, options: ResolvedOptions): preSerializa
 }
 
 function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptions, done: (error?: Error) => void): void {
-  const options = resolveOptions(rawOptions)
+  let options: ResolvedOptions
+  try {
+    options = resolveOptions(rawOptions)
+  } catch (error) {
+    // A throw here would escape avvio: reject register() and ready() instead.
+    done(error as Error)
+    return
+  }
+  const replyLinks = new ReplyLinks(options, new Pusher(fastify, options))
   const annotated: Array<{ -readonly [K in keyof RoutePreloads]: RoutePreloads[K] }> = []
   const pending: Array<{ state: RouteState, entry: (typeof annotated)[number], recompile: () => CompiledRoute }> = []
 
   warnAboutEarlierRoutes(fastify)
 
   fastify.decorateReply(kLinks, null)
+  fastify.decorateReply('preload', replyLinks.preloadDecorator())
   fastify.decorate('pushRelations', {
     routes: () => annotated.filter((route) => route.responses.length > 0).map((route) => ({ ...route }))
   })
 
-  const writeLinks: onSendHookHandler = function writePushRelations (_request, reply, payload, done) {
+  const writeLinks: onSendHookHandler = function writePushRelations (request, reply, payload, done) {
     const links = (reply as ReplyWithLinks)[kLinks]
-    if (links !== null && links.entries.length > 0) writeLinkHeader(reply, links, options.maxLinkBytes)
+    if (links === null) {
+      done(null, payload)
+      return
+    }
+    replyLinks.flush(request, reply, links)
+    // With pushDepth > 1, the next hops are promised on this stream: it must stay open until then.
+    if (links.push !== null && links.push.pending.length > 0) {
+      settlePushes(links.push).then(() => { done(null, payload) }, done)
+      return
+    }
     done(null, payload)
   }
 
   fastify.addHook('onRoute', function attachPushRelations (this: FastifyInstance, routeOptions) {
+    // reply.preload() can push from any route; its deeper hops need the onSend hook to wait.
+    if (options.push) routeOptions.onSend = appendHook(routeOptions.onSend, writeLinks)
     const response = routeOptions.schema?.response
     if (response === undefined) return
     const route = routeName(routeOptions)
@@ -114,8 +126,8 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
       pending.push({ state, entry, recompile: () => compileRoute(response, getSchema, options, route) })
     }
     this.log.debug({ route, preloads: compiled.preloads }, 'fastify-push-relations: relations compiled')
-    routeOptions.preSerialization = appendHook(routeOptions.preSerialization, collectHook(state, options))
-    routeOptions.onSend = appendHook(routeOptions.onSend, writeLinks)
+    routeOptions.preSerialization = appendHook(routeOptions.preSerialization, collectHook(state, options, replyLinks))
+    if (!options.push) routeOptions.onSend = appendHook(routeOptions.onSend, writeLinks)
   })
 
   // Shared schemas may be added after the routes that use them; Fastify resolves them at ready.
@@ -125,6 +137,10 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
         const compiled = recompile()
         state.plans = compiled.plans
         entry.responses = compiled.preloads
+        if (compiled.unresolved.length > 0) {
+          fastify.log.warn({ route: `${String(entry.method)} ${entry.url}`, unresolved: compiled.unresolved },
+            'fastify-push-relations: $ref not found in the route\'s context; x-push annotations behind it are ignored')
+        }
       }
       done()
     } catch (error) {

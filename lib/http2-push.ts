@@ -1,0 +1,176 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { LightMyRequestResponse } from 'fastify'
+import { constants, type Http2ServerRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2'
+import type { ResolvedOptions } from './options.js'
+
+/**
+ * Native HTTP/2 server push: when Fastify itself speaks HTTP/2 and the client allows push, the
+ * preload links are promised on the client's stream, and each promised stream is filled by a
+ * `GET` dispatched through the same Fastify instance, so hooks, authentication, serializers
+ * and this plugin run as for a direct request.
+ */
+
+/** Paths already promised on a connection: a resource is pushed at most once per session. */
+const promisedBySession = new WeakMap<ServerHttp2Session, Set<string>>()
+/** Bounds the memory a long-lived connection can make the plugin hold. */
+export const MAX_PROMISED_PER_SESSION = 1000
+
+/** Headers that describe a connection, not a message: HTTP/2 forbids them in a response. */
+const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'te'])
+
+/** What a pushed response reports to the pusher of the next hop. */
+export const kPushedLinks = Symbol('fastify-push-relations.pushed-links')
+
+/** The links of a pushed response that may be pushed in turn (not marked `nopush`). */
+export interface PushableLinks {
+  readonly pushable: readonly string[]
+}
+
+/** The pushes of one request: its stream, what this connection already got, what is left. */
+export class PushState {
+  /** Pushes still allowed for this request, all hops together. */
+  remaining: number
+  /** Pushes whose next hop is still being computed; the response waits for them (pushDepth > 1). */
+  readonly pending: Array<Promise<void>> = []
+
+  constructor (readonly stream: ServerHttp2Stream, private readonly promised: Set<string>, maxPushes: number) {
+    this.remaining = maxPushes
+  }
+
+  /** True when `path` was promised on this connection already. */
+  wasPromised (path: string): boolean {
+    return this.promised.has(path)
+  }
+
+  /** True when a push of `path` is allowed: budget left, and not on this connection yet. */
+  canClaim (path: string): boolean {
+    return this.remaining > 0 && !this.promised.has(path) && this.promised.size < MAX_PROMISED_PER_SESSION
+  }
+
+  /** Reserves a push of `path`; false when `canClaim` says no. */
+  claim (path: string): boolean {
+    if (!this.canClaim(path)) return false
+    this.promised.add(path)
+    this.remaining--
+    return true
+  }
+}
+
+/**
+ * The push state of a request, or null when nothing can be pushed: push is off, the request
+ * is not a GET over HTTP/2 (HTTP/1.1, `allowHTTP1`, `inject`), or the client disabled push
+ * (`SETTINGS_ENABLE_PUSH=0`, as every current browser does).
+ */
+export function pushStateOf (request: FastifyRequest, options: ResolvedOptions): PushState | null {
+  if (!options.push || request.method !== 'GET') return null
+  const stream = (request.raw as { stream?: Http2ServerRequest['stream'] }).stream
+  if (stream === undefined || stream.destroyed || !stream.pushAllowed) return null
+  let promised = promisedBySession.get(stream.session as ServerHttp2Session)
+  if (promised === undefined) {
+    promised = new Set()
+    promisedBySession.set(stream.session as ServerHttp2Session, promised)
+  }
+  // The client has the resource it asked for: a self link is never pushed back.
+  const path = request.url
+  if (promised.size < MAX_PROMISED_PER_SESSION) promised.add(path)
+  return new PushState(stream, promised, options.maxPushes)
+}
+
+/** The pushed request's headers: the client's own credentials and negotiation headers. */
+function forwardedHeaders (request: FastifyRequest, names: readonly string[]): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {}
+  for (const name of names) {
+    const value = request.headers[name]
+    if (value !== undefined) headers[name] = value
+  }
+  return headers
+}
+
+function responseHeaders (response: LightMyRequestResponse): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { ':status': response.statusCode }
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (!CONNECTION_HEADERS.has(name) && value !== undefined) headers[name] = value
+  }
+  return headers
+}
+
+function cancel (stream: ServerHttp2Stream): void {
+  if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL)
+}
+
+export class Pusher {
+  constructor (private readonly fastify: FastifyInstance, private readonly options: ResolvedOptions) {}
+
+  /**
+   * Promises each path on the request's stream now, and fills the pushed streams as their
+   * responses come. With `hopsLeft > 1`, the links of each pushed response are pushed in
+   * turn, from the same client stream (Node forbids pushes from a pushed stream).
+   */
+  push (state: PushState, request: FastifyRequest, paths: readonly string[], hopsLeft = this.options.pushDepth): void {
+    const headers = forwardedHeaders(request, this.options.pushHeaders)
+    for (const path of paths) {
+      const job = this.pushOne(state, request, path, headers, hopsLeft)
+      if (hopsLeft > 1) state.pending.push(job)
+    }
+  }
+
+  private pushOne (state: PushState, request: FastifyRequest, path: string, headers: IncomingHttpHeaders, hopsLeft: number): Promise<void> {
+    const log = request.log
+    return new Promise((resolve) => {
+      try {
+        state.stream.pushStream({ ':method': 'GET', ':path': path, ...headers }, (error, pushStream) => {
+          if (error !== null) {
+            // ERR_HTTP2_OUT_OF_STREAMS, ERR_HTTP2_INVALID_STREAM (the client stream is gone)...
+            log.debug({ err: error, path }, 'fastify-push-relations: push not promised')
+            resolve()
+            return
+          }
+          this.fill(state, request, pushStream, path, headers, hopsLeft).then(resolve, resolve)
+        })
+      } catch (error) {
+        // Thrown synchronously: ERR_HTTP2_PUSH_DISABLED, ERR_HTTP2_NESTED_PUSH, a closed stream.
+        log.debug({ err: error, path }, 'fastify-push-relations: push not promised')
+        resolve()
+      }
+    })
+  }
+
+  /** Dispatches `GET path` through Fastify and writes the answer on the pushed stream. */
+  private async fill (state: PushState, request: FastifyRequest, pushStream: ServerHttp2Stream, path: string, headers: IncomingHttpHeaders, hopsLeft: number): Promise<void> {
+    // A reset by the client (RST_STREAM) surfaces as an error on the pushed stream: never crash for it.
+    pushStream.on('error', (error) => { request.log.debug({ err: error, path }, 'fastify-push-relations: pushed stream failed') })
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(resolve, this.options.pushTimeout, null)
+    })
+    let response: LightMyRequestResponse | null
+    try {
+      response = await Promise.race([
+        this.fastify.inject({ method: 'GET', url: path, headers: { ...headers, host: request.host } }),
+        timeout
+      ])
+    } catch (error) {
+      response = null
+      request.log.debug({ err: error, path }, 'fastify-push-relations: pushed request failed')
+    } finally {
+      clearTimeout(timer)
+    }
+    if (response === null || response.statusCode < 200 || response.statusCode >= 300 || pushStream.destroyed) {
+      // Not the answer the client would want (or no answer in time): take the promise back.
+      cancel(pushStream)
+      return
+    }
+    pushStream.respond(responseHeaders(response))
+    pushStream.end(response.rawPayload)
+    if (hopsLeft > 1) {
+      const next = (response.raw.res as unknown as Record<symbol, PushableLinks | undefined>)[kPushedLinks]?.pushable ?? []
+      const claimed = next.filter((link) => state.claim(link))
+      if (claimed.length > 0) this.push(state, request, claimed, hopsLeft - 1)
+    }
+  }
+}
+
+/** Waits until every hop of the request's pushes is promised (bounded by pushTimeout per hop). */
+export async function settlePushes (state: PushState): Promise<void> {
+  while (state.pending.length > 0) await Promise.all(state.pending.splice(0))
+}

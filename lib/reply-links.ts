@@ -1,0 +1,86 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { linkParams, type LinkRule } from './annotation.js'
+import { kPushedLinks, pushStateOf, type Pusher } from './http2-push.js'
+import { writeLinkHeader } from './link-header.js'
+import { LinkSet } from './link-set.js'
+import type { ResolvedOptions } from './options.js'
+
+/** The links of a reply: null until its payload or `reply.preload()` names a relation. */
+export const kLinks = Symbol('fastify-push-relations.links')
+
+export interface ReplyWithLinks extends FastifyReply {
+  [kLinks]: LinkSet | null
+}
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /**
+     * Preloads these URI references (same rules, caps and de-duplication as the `x-push`
+     * fields): adds them to the `Link` header now, sends them as `103 Early Hints` with the
+     * `earlyHints` option, and pushes them with the `push` option over HTTP/2. Call it as soon
+     * as the handler knows them, before slow work.
+     */
+    preload (...uris: string[]): FastifyReply
+  }
+}
+
+/** Where a reply's links go out: the header, 103 Early Hints and native pushes. */
+export class ReplyLinks {
+  private readonly handlerRule: LinkRule
+
+  constructor (private readonly options: ResolvedOptions, private readonly pusher: Pusher) {
+    this.handlerRule = {
+      template: null,
+      params: linkParams(options.rel, options.as, options.crossorigin, options.nopush),
+      nopush: options.nopush
+    }
+  }
+
+  /** The reply's link set, created on first use (with its push state on HTTP/2). */
+  of (request: FastifyRequest, reply: FastifyReply): LinkSet {
+    const state = reply as ReplyWithLinks
+    state[kLinks] ??= new LinkSet(this.options, request, pushStateOf(request, this.options))
+    return state[kLinks]
+  }
+
+  /** Writes the entries not written yet and promises the pushes not promised yet. */
+  flush (request: FastifyRequest, reply: FastifyReply, links: LinkSet): void {
+    writeLinkHeader(reply, links, this.options.maxLinkBytes)
+    if (links.push !== null && links.flushedPushes < links.pushes.length) {
+      const paths = links.pushes.slice(links.flushedPushes)
+      links.flushedPushes = links.pushes.length
+      this.pusher.push(links.push, request, paths)
+    }
+    // The pusher of the previous hop reads what this response may push in turn.
+    if (this.options.push && this.options.pushDepth > 1) {
+      (reply.raw as unknown as Record<symbol, unknown>)[kPushedLinks] = links
+    }
+  }
+
+  /** The `reply.preload(...uris)` decorator. */
+  preloadDecorator (): (this: FastifyReply, ...uris: string[]) => FastifyReply {
+    const replyLinks = this
+    const { earlyHints } = this.options
+    return function preload (this: FastifyReply, ...uris: string[]): FastifyReply {
+      if (this.sent || this.raw.headersSent) {
+        this.log.debug('fastify-push-relations: reply.preload() after the response started; ignored')
+        return this
+      }
+      const links = replyLinks.of(this.request, this)
+      const before = links.entries.length
+      for (const uri of uris) {
+        if (typeof uri === 'string') links.add(uri, replyLinks.handlerRule)
+        else links.skip()
+      }
+      if (earlyHints && links.entries.length > before) {
+        try {
+          this.writeEarlyHints({ link: links.entries.slice(before) })
+        } catch (error) {
+          this.log.debug({ err: error }, 'fastify-push-relations: 103 Early Hints not sent')
+        }
+      }
+      replyLinks.flush(this.request, this, links)
+      return this
+    }
+  }
+}
