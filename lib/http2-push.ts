@@ -15,6 +15,11 @@ const promisedBySession = new WeakMap<ServerHttp2Session, Set<string>>()
 /** Bounds the memory a long-lived connection can make the plugin hold. */
 export const MAX_PROMISED_PER_SESSION = 1000
 
+/** The paths promised on a session so far (undefined once it closed); for tests and debugging. */
+export function promisedPaths (session: ServerHttp2Session): ReadonlySet<string> | undefined {
+  return promisedBySession.get(session)
+}
+
 /** Headers that describe a connection, not a message: HTTP/2 forbids them in a response. */
 const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'te'])
 
@@ -65,10 +70,14 @@ export function pushStateOf (request: FastifyRequest, options: ResolvedOptions):
   if (!options.push || request.method !== 'GET') return null
   const stream = (request.raw as { stream?: Http2ServerRequest['stream'] }).stream
   if (stream === undefined || stream.destroyed || !stream.pushAllowed) return null
-  let promised = promisedBySession.get(stream.session as ServerHttp2Session)
+  const session = stream.session as ServerHttp2Session
+  let promised = promisedBySession.get(session)
   if (promised === undefined) {
     promised = new Set()
-    promisedBySession.set(stream.session as ServerHttp2Session, promised)
+    promisedBySession.set(session, promised)
+    // Node keeps a closed session referenced from its idle timer until that fires (Fastify's
+    // http2SessionTimeout, 72 s by default): let go of the paths as soon as it closes.
+    session.once('close', () => { promisedBySession.delete(session) })
   }
   // The client has the resource it asked for: a self link is never pushed back.
   const path = request.url

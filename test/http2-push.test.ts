@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox'
 import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import pushRelations, { Push, type PushRelationsOptions } from '../lib/index.js'
+import { promisedPaths } from '../lib/http2-push.js'
 import { connect, type H2Client } from './helpers/h2client.js'
 import { nghttp } from './helpers/nghttp.js'
 import { skipWithoutBinaries } from './helpers/binaries.js'
@@ -26,12 +27,15 @@ const graph: Record<string, string[]> = {
 
 interface TestServer {
   origin: string
+  sessions: http2.ServerHttp2Session[]
   seen: Array<{ url: string, authorization: string | undefined, cookie: string | undefined, accept: string | undefined }>
 }
 
 async function start (t: Test, options: PushRelationsOptions = {}): Promise<TestServer> {
   const app = Fastify({ http2: true })
   const seen: TestServer['seen'] = []
+  const sessions: http2.ServerHttp2Session[] = []
+  app.server.on('session', (session: http2.ServerHttp2Session) => { sessions.push(session) })
   await app.register(pushRelations, { push: true, ...options })
   app.addHook('onRequest', async (request) => {
     seen.push({ url: request.url, authorization: request.headers.authorization, cookie: request.headers.cookie, accept: request.headers.accept })
@@ -57,7 +61,7 @@ async function start (t: Test, options: PushRelationsOptions = {}): Promise<Test
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(async () => { await app.close() })
-  return { origin: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, seen }
+  return { origin: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, seen, sessions }
 }
 
 async function client (t: Test, origin: string, settings: http2.Settings = {}): Promise<H2Client> {
@@ -186,6 +190,18 @@ t.test('a URI is pushed at most once per HTTP/2 session, and never the requested
   t.same(self.pushes.map((push) => push.path), [], '/books/self was asked for, /authors/1 was pushed before')
   const other = await (await client(t, origin)).get('/books/2')
   t.same(other.pushes.map((push) => push.path), ['/authors/1', '/authors/2'], 'a new connection starts afresh')
+})
+
+t.test('what a session promised is let go of when it closes', async (t) => {
+  const { origin, sessions } = await start(t)
+  const h2 = await client(t, origin)
+  await h2.get('/books/1')
+  const session = sessions[0] as http2.ServerHttp2Session
+  t.same([...promisedPaths(session) ?? []], ['/books/1', '/authors/1', '/reviews/1', '/publishers/1'])
+  const closed = new Promise((resolve) => { session.once('close', resolve) })
+  await h2.close()
+  await closed
+  t.equal(promisedPaths(session), undefined, 'Node may hold a closed session until its idle timer fires; the plugin does not wait')
 })
 
 t.test('pushDepth 2 pushes the relations of pushed resources too, from the client stream', async (t) => {

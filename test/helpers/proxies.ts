@@ -21,6 +21,11 @@ export interface ProxyOptions {
   maxPushes?: number
   /** Apache: H2EarlyHints on (forward upstream 103s). nginx 1.22 and h2o 2.2 have no switch for it. */
   earlyHints?: boolean
+  /**
+   * nginx only: keep nginx's default proxy buffers (one 4 KB page for all the upstream's
+   * response headers, 502 beyond) instead of the 16k ones. Other kinds reject it.
+   */
+  nginxDefaultBuffers?: boolean
   /** how long to wait for the port to accept connections (default 10 s) */
   startTimeoutMs?: number
 }
@@ -35,16 +40,20 @@ export interface RunningProxy {
   log (): string
 }
 
-interface ConfigInput {
+/** What a proxy's config is made from: `startProxy`'s options plus where and as whom it runs. */
+export interface ProxyConfigInput {
   dir: string
   port: number
   upstreamPort: number
   maxPushes?: number | undefined
   earlyHints?: boolean | undefined
+  nginxDefaultBuffers?: boolean | undefined
+  /** running as root: the workers drop privileges to nobody */
   root: boolean
 }
 
-interface ServerCommand {
+/** The config file a proxy reads, its text, and the command line that runs it in the foreground. */
+export interface ServerCommand {
   file: string
   config: string
   command: string
@@ -53,7 +62,7 @@ interface ServerCommand {
 
 // --- configs (pure) -------------------------------------------------------------------
 
-function nginxCommand (c: ConfigInput): ServerCommand {
+function nginxCommand (c: ProxyConfigInput): ServerCommand {
   const tmp = path.join(c.dir, 'tmp')
   const lines = [
     `daemon off; master_process on; worker_processes 1; pid ${c.dir}/nginx.pid;`,
@@ -71,7 +80,8 @@ function nginxCommand (c: ConfigInput): ServerCommand {
     '    http2_push_preload on;',
     ...(c.maxPushes === undefined ? [] : [`    http2_max_concurrent_pushes ${c.maxPushes};`]),
     // the default 4k buffer answers 502 as soon as the upstream headers (long Link) exceed it
-    '    proxy_buffer_size 16k; proxy_buffers 8 16k; proxy_busy_buffers_size 32k;',
+    // (nginxDefaultBuffers keeps that default, to show it)
+    ...(c.nginxDefaultBuffers === true ? [] : ['    proxy_buffer_size 16k; proxy_buffers 8 16k; proxy_busy_buffers_size 32k;']),
     '    location / {',
     '      proxy_pass http://app; proxy_http_version 1.1;',
     '      proxy_set_header Connection ""; proxy_set_header Host $http_host;',
@@ -83,7 +93,7 @@ function nginxCommand (c: ConfigInput): ServerCommand {
   return { file, config: lines.join('\n') + '\n', command: 'nginx', args: ['-p', c.dir + '/', '-c', file, '-e', 'stderr'] }
 }
 
-function apacheCommand (c: ConfigInput): ServerCommand {
+function apacheCommand (c: ProxyConfigInput): ServerCommand {
   const modules = '/usr/lib/apache2/modules'
   const upstream = `http://127.0.0.1:${c.upstreamPort}/`
   const lines = [
@@ -115,7 +125,7 @@ function apacheCommand (c: ConfigInput): ServerCommand {
   return { file, config: lines.join('\n') + '\n', command: 'apache2', args: ['-d', c.dir, '-f', file, '-DFOREGROUND'] }
 }
 
-function h2oCommand (c: ConfigInput): ServerCommand {
+function h2oCommand (c: ProxyConfigInput): ServerCommand {
   const lines = [
     'error-log: /dev/stderr',
     'num-threads: 1',
@@ -137,10 +147,18 @@ function h2oCommand (c: ConfigInput): ServerCommand {
   return { file, config: lines.join('\n') + '\n', command: 'h2o', args: ['-c', file] }
 }
 
-const builders: Record<ProxyKind, (c: ConfigInput) => ServerCommand> = {
+const builders: Record<ProxyKind, (c: ProxyConfigInput) => ServerCommand> = {
   nginx: nginxCommand,
   apache: apacheCommand,
   h2o: h2oCommand
+}
+
+/**
+ * The config `startProxy(kind, ...)` writes, and how it runs it (pure: no I/O). Exported so
+ * that docs and tests can check their config excerpts against what really runs.
+ */
+export function proxyCommand (kind: ProxyKind, input: ProxyConfigInput): ServerCommand {
+  return builders[kind](input)
 }
 
 // --- ports ----------------------------------------------------------------------------
@@ -306,17 +324,21 @@ export async function startProxy (kind: ProxyKind, options: ProxyOptions): Promi
   if (kind === 'apache' && options.maxPushes !== undefined) {
     throw new TypeError('maxPushes: Apache mod_http2 has no limit on the number of pushes')
   }
+  if (kind !== 'nginx' && options.nginxDefaultBuffers !== undefined) {
+    throw new TypeError(`nginxDefaultBuffers: only for nginx, not ${kind}`)
+  }
   const port = await freePort()
   const dir = mkdtempSync(path.join(os.tmpdir(), `push-e2e-${kind}-`))
   // unprivileged workers (nobody) must be able to traverse it and read the config
   chmodSync(dir, 0o755)
   mkdirSync(path.join(dir, 'tmp'))
-  const cmd = builders[kind]({
+  const cmd = proxyCommand(kind, {
     dir,
     port,
     upstreamPort: options.upstreamPort,
     maxPushes: options.maxPushes,
     earlyHints: options.earlyHints,
+    nginxDefaultBuffers: options.nginxDefaultBuffers,
     root: process.getuid?.() === 0
   })
   writeFileSync(cmd.file, cmd.config)
