@@ -47,10 +47,9 @@ const authors = new Map([
   ['1', { '@id': '/authors/1', name: 'George Orwell' }],
   ['2', { '@id': '/authors/2', name: 'Margaret Atwood' }]
 ])
-const publishers = new Map([
-  ['1', { '@id': '/publishers/1', name: 'Secker & Warburg' }],
-  ['2', { '@id': '/publishers/2', name: 'McClelland and Stewart' }]
-])
+const secker = { '@id': '/publishers/1', name: 'Secker & Warburg' }
+const mcClelland = { '@id': '/publishers/2', name: 'McClelland and Stewart' }
+const publishers = new Map([['1', secker], ['2', mcClelland]])
 const reviews = new Map([
   ['1', { '@id': '/reviews/1', rating: 5, body: 'Chilling.', book: '/books/1' }],
   ['2', { '@id': '/reviews/2', rating: 4, body: 'Still relevant.', book: '/books/1' }],
@@ -63,7 +62,7 @@ const books = new Map([
     title: 'Nineteen Eighty-Four',
     author: '/authors/1',
     reviews: ['/reviews/1', '/reviews/2'],
-    publisher: /** @type {{ '@id': string, name: string }} */ (publishers.get('1')),
+    publisher: secker,
     seriesId: null
   }],
   ['2', {
@@ -71,7 +70,7 @@ const books = new Map([
     title: "The Handmaid's Tale",
     author: '/authors/2',
     reviews: ['/reviews/3'],
-    publisher: /** @type {{ '@id': string, name: string }} */ (publishers.get('2')),
+    publisher: mcClelland,
     seriesId: 1
   }]
 ])

@@ -61,8 +61,11 @@ function visit (node: PlanNode, raw: unknown, links: LinkSet, iriKey: string, de
     for (const name of Object.keys(object)) {
       if (links.full) break
       if (node.declared?.has(name) === true) continue
+      const property = object[name]
+      // What the serializer leaves out of the body has no link either.
+      if (property === undefined || typeof property === 'function' || typeof property === 'symbol') continue
       const child = otherPropertyNode(node, name)
-      if (child !== null) complete = visit(child, object[name], links, iriKey, depth + 1) && complete
+      if (child !== null) complete = visit(child, property, links, iriKey, depth + 1) && complete
     }
   }
   return complete
@@ -76,10 +79,13 @@ function otherPropertyNode (node: PlanNode, name: string): PlanNode | null {
   return node.additional
 }
 
+const NUMERIC = /^-?\d+(?:\.\d+)?$/
+
 /** One annotated value (or one element of an annotated array) becomes at most one link. */
 function addRelation (rules: LinkRules, value: unknown, links: LinkSet, iriKey: string): void {
   const rule = typeof value === 'string'
-    ? rules.string
+    // The serializer writes a numeric string in an integer field as a number: so does its link.
+    ? rules.string ?? (NUMERIC.test(value) ? rules.number : null)
     : typeof value === 'number' || typeof value === 'bigint'
       ? rules.number
       : typeof value === 'object' && value !== null && !Array.isArray(value) ? rules.object : null

@@ -187,7 +187,7 @@ class SchemaCompiler {
       // Dead patterns stay (mapped to null): the first matching pattern decides, as in the serializer.
       const patterns = node.patterns?.map(([regexp, child]) => [regexp, keep(child)] as const) ?? []
       node.patterns = node.additional !== null || patterns.some(([, child]) => child !== null) ? patterns : null
-      if (node.patterns === null && node.additional === null && node.properties === null) node.declared = null
+      if (node.patterns === null && node.additional === null) node.declared = null
       node.items = keep(node.items)
       node.prefixItems = node.prefixItems?.some((child) => keep(child) !== null) === true ? node.prefixItems.map(keep) : null
     }

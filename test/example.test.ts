@@ -4,13 +4,15 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 
 import * as implementation from '../lib/index.js'
+import { uncoveredChildEnv } from './helpers/child-env.js'
 
 type Bookshop = typeof import('../example/bookshop.mjs')
 
 /** The example as users run it, with the package name mapped to this checkout's sources. */
-async function bookshop (): Promise<FastifyInstance> {
-  const { buildBookshop } = await t.mockImport<Bookshop>('../example/bookshop.mjs', { 'fastify-push-relations': implementation })
-  return await buildBookshop()
+const example = t.mockImport<Bookshop>('../example/bookshop.mjs', { 'fastify-push-relations': implementation })
+
+async function bookshop (options?: Parameters<Bookshop['buildBookshop']>[0]): Promise<FastifyInstance> {
+  return await (await example).buildBookshop(options)
 }
 
 const entry = (path: string): string => `<${path}>; rel=preload; as=fetch`
@@ -20,6 +22,12 @@ t.test('GET /books/1 links its author, reviews and publisher', async (t) => {
   const response = await app.inject('/books/1')
   t.equal(response.statusCode, 200)
   t.equal(response.headers.link, ['/authors/1', '/reviews/1', '/reviews/2', '/publishers/1'].map(entry).join(', '))
+})
+
+t.test('options reach Fastify and the plugin', async (t) => {
+  const app = await bookshop({ fastify: { exposeHeadRoutes: false }, pushRelations: { as: 'document', maxLinks: 1 } })
+  t.equal((await app.inject('/books/1')).headers.link, '</authors/1>; rel=preload; as=document')
+  t.equal((await app.inject({ method: 'HEAD', url: '/books/1' })).statusCode, 404)
 })
 
 t.test('GET /books/2 also links its series through the template', async (t) => {
@@ -51,8 +59,8 @@ t.test('every linked resource exists, and links back where its schema says so', 
 
 t.test('npm start serves the bookshop and prints how to see the links', { timeout: 30_000 }, async (t) => {
   const child = spawn(process.execPath, [join(__dirname, '..', 'example', 'server.mjs')], {
-    // Without tap's coverage hooks: this runs the built package (dist), whose sources other tests cover.
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', NODE_OPTIONS: '' },
+    // No coverage recorded: this runs the built package (dist), whose sources other tests cover.
+    env: uncoveredChildEnv({ PORT: '0', LOG_LEVEL: 'warn' }),
     stdio: ['ignore', 'pipe', 'inherit']
   })
   t.teardown(() => { child.kill('SIGKILL') })

@@ -1,8 +1,13 @@
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
 import { Type } from '@sinclair/typebox'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import http2 from 'node:http2'
+import https from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import pushRelations, { Push, type PushRelationsOptions } from '../lib/index.js'
 import { promisedPaths } from '../lib/http2-push.js'
 import { connect, type H2Client } from './helpers/h2client.js'
@@ -254,4 +259,33 @@ t.test('reply.preload() pushes from the handler, before the payload exists', asy
   const response = await (await client(t, origin)).get('/preloading')
   t.same(response.pushes.map((push) => push.path), ['/authors/7', '/authors/8'])
   t.equal(response.headers.link, `${entry('/authors/7', true)}, ${entry('/authors/8', true)}`)
+})
+
+t.test('HTTPS with allowHTTP1: HTTP/2 clients get pushes, HTTP/1.1 clients the Link header only', async (t) => {
+  if (skipWithoutBinaries(t, ['openssl'])) return
+  const dir = mkdtempSync(join(tmpdir(), 'push-tls-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
+  const app = Fastify({ http2: true, https: { allowHTTP1: true, key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) } })
+  await app.register(pushRelations, { push: true })
+  app.get('/books/1', { schema: { response: { 200: Links } } }, async () => ({ '@id': '/books/1', links: ['/authors/1'] }))
+  app.get('/authors/1', async () => ({ '@id': '/authors/1' }))
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => { await app.close() })
+  const origin = `https://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+
+  const h2 = await connect(origin, {}, { rejectUnauthorized: false })
+  t.teardown(async () => { await h2.close() })
+  const overHttp2 = await h2.get('/books/1')
+  t.same(overHttp2.pushes.map((push) => [push.path, push.status]), [['/authors/1', 200]])
+  t.equal(overHttp2.headers.link, entry('/authors/1', true))
+
+  const overHttp1 = await new Promise<{ version: string, link: string | string[] | undefined }>((resolve, reject) => {
+    https.get(`${origin}/books/1`, { rejectUnauthorized: false }, (response) => {
+      response.resume()
+      resolve({ version: response.httpVersion, link: response.headers.link })
+    }).on('error', reject)
+  })
+  t.same(overHttp1, { version: '1.1', link: entry('/authors/1') })
 })

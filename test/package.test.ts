@@ -1,16 +1,17 @@
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
+import { uncoveredChildEnv } from './helpers/child-env.js'
 
 /**
  * The built package (`npm run build`, run by `pretest`) as users load it: by name, from a
- * CommonJS and an ES module. Run in child processes without tap's coverage hooks: `dist` is
+ * CommonJS and an ES module. Run in child processes that record no coverage: `dist` is
  * generated code, whose sources are covered by the other tests.
  */
 const root = join(__dirname, '..')
 
 function run (args: string[]): string {
-  const env = { ...process.env, NODE_OPTIONS: '' }
+  const env = uncoveredChildEnv()
   return execFileSync(process.execPath, args, { cwd: root, env, encoding: 'utf8' })
 }
 

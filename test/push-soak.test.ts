@@ -2,6 +2,7 @@ import t from 'tap'
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { uncoveredChildEnv } from './helpers/child-env.js'
 
 /**
  * 4,000 requests with native pushes (two hops), over 80 HTTP/2 sessions, some pushes reset by
@@ -28,7 +29,7 @@ t.test('no growing number of sessions, streams, timers or heap after 4,000 reque
   const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', script, '4000'], {
     // Fastify's default http2SessionTimeout: Node holds closed sessions until their idle timer fires,
     // and whatever the plugin keeps per session must not live that long.
-    env: { ...process.env, NODE_OPTIONS: '', SLOW_MS: '80', PUSH_TIMEOUT_MS: '50', SESSION_TIMEOUT_MS: '72000' }
+    env: uncoveredChildEnv({ SLOW_MS: '80', PUSH_TIMEOUT_MS: '50', SESSION_TIMEOUT_MS: '72000' })
   })
   const result = JSON.parse(stdout) as SoakResult
   t.ok(result.measured.pushes > 5000, `${result.measured.pushes} pushes for ${result.measured.requests} requests`)

@@ -28,9 +28,9 @@ export interface H2Client {
   close (): Promise<void>
 }
 
-/** Connects to `origin` (h2c prior knowledge), with push allowed unless `enablePush` is false. */
-export async function connect (origin: string, settings: http2.Settings = {}): Promise<H2Client> {
-  const session = http2.connect(origin, { settings: { enablePush: true, ...settings } })
+/** Connects to `origin` (h2c prior knowledge, or TLS for https:), with push allowed unless `enablePush` is false. */
+export async function connect (origin: string, settings: http2.Settings = {}, options: http2.SecureClientSessionOptions = {}): Promise<H2Client> {
+  const session = http2.connect(origin, { ...options, settings: { enablePush: true, ...settings } })
   await new Promise<void>((resolve, reject) => {
     session.once('connect', () => { resolve() })
     session.once('error', reject)

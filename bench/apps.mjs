@@ -1,0 +1,258 @@
+// @ts-check
+// The Fastify apps the benchmarks load, one per scenario of issue #5. Each one is served by
+// bench/server.mjs in its own process; bench/run.mjs starts them and loads them.
+//
+// Every handler returns a payload built once at startup, so that a request costs routing,
+// serialization and the hooks under test, and nothing else: the plugin's share of the work is
+// as large as it can be, which makes the ratios a worst case for the plugin.
+import Fastify from 'fastify'
+import { Type } from '@sinclair/typebox'
+import pushRelations, { Push } from 'fastify-push-relations'
+
+/**
+ * @typedef {'baseline-book' | 'plugin-plain' | 'plugin-book' | 'baseline-collection' | 'plugin-collection' |
+ *   'baseline-blob' | 'plugin-blob' | 'naive-blob' | 'latency-h1' | 'latency-h2'} Scenario
+ */
+
+/**
+ * What bench/server.mjs needs of an app, HTTP/1.1 or HTTP/2.
+ * @typedef {object} BenchApp
+ * @property {(options: { host: string, port: number }) => Promise<string>} listen
+ * @property {() => PromiseLike<undefined>} close
+ * @property {{ address: () => import('node:net').AddressInfo | string | null }} server
+ */
+
+/** @type {readonly Scenario[]} */
+export const SCENARIOS = [
+  'baseline-book', 'plugin-plain', 'plugin-book', 'baseline-collection', 'plugin-collection',
+  'baseline-blob', 'plugin-blob', 'naive-blob', 'latency-h1', 'latency-h2'
+]
+
+/**
+ * @param {string} value
+ * @returns {value is Scenario}
+ */
+export function isScenario (value) {
+  return /** @type {readonly string[]} */ (SCENARIOS).includes(value)
+}
+
+/**
+ * Marks a field as a relation when `annotated`; the plain variant is the same schema without it.
+ * @template {object} T
+ * @param {boolean} annotated
+ * @param {T} schema
+ * @param {string} [template]
+ * @returns {T}
+ */
+function relation (annotated, schema, template) {
+  return annotated ? Push(schema, template ?? true) : schema
+}
+
+const LOREM = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore ' +
+  'et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip. '
+
+// (a), (b), (c): a book with 10 relations of the three kinds an annotation can name: IRI
+// strings (author, 7 reviews), an embedded object's `@id` (publisher), an integer id through a
+// URI template (series).
+
+/** @param {boolean} annotated */
+export function bookSchema (annotated) {
+  return Type.Object({
+    '@id': Type.String(),
+    title: Type.String(),
+    isbn: Type.String(),
+    description: Type.String(),
+    pages: Type.Integer(),
+    author: relation(annotated, Type.String()),
+    publisher: relation(annotated, Type.Object({ '@id': Type.String(), name: Type.String() })),
+    seriesId: relation(annotated, Type.Integer(), '/series/{id}'),
+    reviews: relation(annotated, Type.Array(Type.String()))
+  })
+}
+
+/** @param {number} id */
+export function bookData (id) {
+  return {
+    '@id': `/books/${id}`,
+    title: 'Nineteen Eighty-Four',
+    isbn: '978-0-452-28423-4',
+    description: LOREM + LOREM,
+    pages: 328,
+    author: '/authors/1',
+    publisher: { '@id': '/publishers/1', name: 'Secker & Warburg' },
+    seriesId: 3,
+    reviews: Array.from({ length: 7 }, (_, i) => `/reviews/${id * 10 + i}`)
+  }
+}
+
+/** The 10 relations of `bookData(id)`, in document order. */
+export const BOOK_RELATIONS = 10
+
+// (d): a collection of 100 books with 2 relations each. Authors and publishers repeat as they
+// do on a real page (20 and 10 distinct), so that every one of the 200 values is read and
+// de-duplicated and the 30 links stay under the default maxLinks (32): the whole payload is walked.
+
+/** @param {boolean} annotated */
+export function collectionSchema (annotated) {
+  return Type.Object({
+    '@id': Type.String(),
+    totalItems: Type.Integer(),
+    member: Type.Array(Type.Object({
+      '@id': Type.String(),
+      title: Type.String(),
+      year: Type.Integer(),
+      author: relation(annotated, Type.String()),
+      publisher: relation(annotated, Type.String())
+    }))
+  })
+}
+
+export function collectionData () {
+  return {
+    '@id': '/books',
+    totalItems: 100,
+    member: Array.from({ length: 100 }, (_, i) => ({
+      '@id': `/books/${i}`,
+      title: `Book number ${i}`,
+      year: 1900 + i,
+      author: `/authors/${i % 20}`,
+      publisher: `/publishers/${i % 10}`
+    }))
+  }
+}
+
+export const COLLECTION_RELATIONS = 30
+
+// (e), (f): a large document (chapters of text) with a single relation. `size` is the length
+// of the serialized body in bytes, approximately (within one chapter).
+
+/** @param {boolean} annotated */
+export function blobSchema (annotated) {
+  return Type.Object({
+    '@id': Type.String(),
+    title: Type.String(),
+    author: relation(annotated, Type.String()),
+    chapters: Type.Array(Type.Object({ number: Type.Integer(), title: Type.String(), text: Type.String() }))
+  })
+}
+
+/** @param {number} size */
+export function blobData (size) {
+  /** @type {{ '@id': string, title: string, author: string, chapters: Array<{ number: number, title: string, text: string }> }} */
+  const data = { '@id': '/books/1', title: 'A long book', author: '/authors/1', chapters: [] }
+  let length = JSON.stringify(data).length
+  for (let number = 1; length < size; number++) {
+    const chapter = { number, title: `Chapter ${number}`, text: LOREM.repeat(2) }
+    const chapterLength = JSON.stringify(chapter).length + 1
+    if (length + chapterLength > size && data.chapters.length > 0) {
+      // The last chapter is cut to length, so that the body is `size` bytes give or take a few.
+      chapter.text = chapter.text.slice(0, Math.max(0, chapter.text.length - (length + chapterLength - size)))
+    }
+    data.chapters.push(chapter)
+    length += JSON.stringify(chapter).length + 1
+  }
+  return data
+}
+
+export const BLOB_RELATIONS = 1
+
+/**
+ * (f): the naive reference. Without a compiled plan, the links are found after serialization:
+ * the body is parsed back with `JSON.parse` in `onSend`, and the relation fields read from it.
+ * @param {import('fastify').FastifyInstance} app
+ * @param {readonly string[]} fields the top-level fields that hold relations
+ */
+function addNaiveLinks (app, fields) {
+  app.addHook('onSend', function naiveLinks (_request, reply, payload, done) {
+    if (reply.statusCode >= 200 && reply.statusCode < 300 && typeof payload === 'string') {
+      const body = JSON.parse(payload)
+      const links = []
+      for (const field of fields) {
+        const value = body[field]
+        if (typeof value === 'string' && value.startsWith('/')) links.push(`<${value}>; rel=preload; as=fetch`)
+      }
+      if (links.length > 0) reply.header('link', links.join(', '))
+    }
+    done(null, payload)
+  })
+}
+
+/** The small resources the book of the latency benchmark links to. */
+function relatedData (/** @type {string} */ path) {
+  return { '@id': path, name: `Resource ${path}`, summary: LOREM }
+}
+const Related = Type.Object({ '@id': Type.String(), name: Type.String(), summary: Type.String() })
+
+/**
+ * Builds the app of one scenario.
+ * @param {Scenario} scenario
+ * @param {{ size?: number }} [options] `size`: body size of the blob scenarios, in bytes
+ * @returns {Promise<BenchApp>}
+ */
+export async function buildApp (scenario, options = {}) {
+  const size = options.size ?? 100 * 1024
+  switch (scenario) {
+    case 'baseline-book':
+    case 'plugin-plain':
+    case 'plugin-book': {
+      const app = Fastify()
+      if (scenario !== 'baseline-book') await app.register(pushRelations)
+      const book = bookData(1)
+      app.get('/books/:id', { schema: { response: { 200: bookSchema(scenario === 'plugin-book') } } }, async () => book)
+      return app
+    }
+    case 'baseline-collection':
+    case 'plugin-collection': {
+      const app = Fastify()
+      if (scenario === 'plugin-collection') await app.register(pushRelations)
+      const collection = collectionData()
+      app.get('/books', { schema: { response: { 200: collectionSchema(scenario === 'plugin-collection') } } }, async () => collection)
+      return app
+    }
+    case 'baseline-blob':
+    case 'plugin-blob':
+    case 'naive-blob': {
+      const app = Fastify({ bodyLimit: 2 * 1024 * 1024 })
+      if (scenario === 'plugin-blob') await app.register(pushRelations)
+      if (scenario === 'naive-blob') addNaiveLinks(app, ['author'])
+      const blob = blobData(size)
+      app.get('/books/:id', { schema: { response: { 200: blobSchema(scenario === 'plugin-blob') } } }, async () => blob)
+      return app
+    }
+    case 'latency-h1': {
+      const app = Fastify()
+      await app.register(pushRelations)
+      addLatencyRoutes(app)
+      return app
+    }
+    case 'latency-h2': {
+      // Cleartext HTTP/2 with native push on: a client that sends SETTINGS_ENABLE_PUSH=0 gets
+      // the Link header only.
+      const app = Fastify({ http2: true })
+      await app.register(pushRelations, { push: true, maxPushes: BOOK_RELATIONS })
+      addLatencyRoutes(app)
+      return app
+    }
+  }
+}
+
+/**
+ * The bookshop of the latency benchmark: the book with 10 relations, and the resources it links to.
+ * @param {{ get: import('fastify').FastifyInstance['get'] } | { get: import('fastify').FastifyInstance<import('node:http2').Http2Server>['get'] }} app
+ */
+function addLatencyRoutes (app) {
+  const book = bookData(1)
+  const get = /** @type {(path: string, options: object, handler: (request: { url: string }) => Promise<unknown>) => void} */ (app.get.bind(app))
+  get('/books/:id', { schema: { response: { 200: bookSchema(true) } } }, async () => book)
+  for (const prefix of ['authors', 'publishers', 'series', 'reviews']) {
+    get(`/${prefix}/:id`, { schema: { response: { 200: Related } } }, async (request) => relatedData(request.url))
+  }
+}
+
+/**
+ * The request path each scenario is loaded with.
+ * @param {Scenario} scenario
+ */
+export function pathOf (scenario) {
+  return scenario.endsWith('-collection') ? '/books' : '/books/1'
+}

@@ -1,0 +1,771 @@
+// @ts-check
+// `npm run bench`: what the plugin costs, and whether preloading pays (issue #5).
+//
+//   node bench/run.mjs [--quick] [--only=throughput,sweep,memory,latency] [--skip=...]
+//                      [--rounds=N] [--duration=S] [--connections=N] [--rtt=MS]
+//                      [--profile=scenario[@bytes],...] [--json=FILE]
+//
+// Every server runs in its own process (bench/server.mjs); this process only loads them with
+// autocannon, so that the load generator and the server each have a core. Baseline and
+// variants are loaded in turn, in several rounds, and each variant is reported as a ratio to
+// the baseline of the same round: absolute figures drift on a shared machine, ratios much less.
+import { fork } from 'node:child_process'
+import { readFile, readdir, mkdtemp, rm } from 'node:fs/promises'
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import http from 'node:http'
+import { createRequire } from 'node:module'
+import { BLOB_RELATIONS, BOOK_RELATIONS, COLLECTION_RELATIONS, pathOf, isScenario } from './apps.mjs'
+import { fetchHttp1, fetchHttp2, preloadLinks } from './preload-latency.mjs'
+import { formatSummary, summarizeProfile } from './cpu-profile.mjs'
+
+/** @typedef {import('./apps.mjs').Scenario} Scenario */
+/** @typedef {import('./preload-latency.mjs').FetchResult} FetchResult */
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const require = createRequire(import.meta.url)
+
+/**
+ * The part of autocannon's API used here (it ships no types).
+ * @typedef {{ errors: number, timeouts: number, non2xx: number }} AutocannonResult
+ * @typedef {PromiseLike<AutocannonResult> & {
+ *   on (event: 'response', listener: (client: unknown, statusCode: number, bytes: number, responseTime: number) => void): unknown
+ * }} AutocannonInstance
+ * @typedef {(options: { url: string, connections: number, duration?: number, amount?: number }) => AutocannonInstance} Autocannon
+ */
+const autocannon = /** @type {Autocannon} */ (require('autocannon'))
+const KB = 1024
+const MB = 1024 * KB
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const PARTS = /** @type {const} */ (['throughput', 'sweep', 'memory', 'latency'])
+/** @typedef {(typeof PARTS)[number]} Part */
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    skip: { type: 'string' },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    connections: { type: 'string' },
+    rtt: { type: 'string' },
+    profile: { type: 'string' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false }
+  }
+})
+
+if (flags.help) {
+  console.log(`usage: npm run bench -- [options]
+
+  --quick                 a short smoke run (2 rounds of 1 s, 20,000 requests for the memory check)
+  --only=PARTS            run only these parts (comma separated): ${PARTS.join(', ')}
+  --skip=PARTS            run all parts but these
+  --rounds=N              rounds of baseline/variant alternation (default 5, quick 2)
+  --duration=S            seconds per autocannon run (default 3, quick 1)
+  --connections=N         autocannon connections (default 10)
+  --rtt=MS                round-trip time of the latency benchmark (default 50)
+  --profile=LIST          instead of the benchmark: profile these scenarios with --cpu-prof
+                          (e.g. plugin-book,plugin-collection,plugin-blob@1048576)
+  --json=FILE             also write the raw results to FILE`)
+  process.exit(0)
+}
+
+/**
+ * @param {string | undefined} value
+ * @param {number} fallback
+ * @param {string} name
+ */
+function numberFlag (value, fallback, name) {
+  if (value === undefined) return fallback
+  const number = Number(value)
+  if (!(number > 0)) throw new Error(`--${name} must be a positive number, received ${value}`)
+  return number
+}
+
+/** @param {string | undefined} list */
+function partsOf (list) {
+  if (list === undefined) return null
+  const parts = list.split(',').map((part) => part.trim()).filter((part) => part !== '')
+  for (const part of parts) {
+    if (!(/** @type {readonly string[]} */ (PARTS)).includes(part)) throw new Error(`unknown part "${part}" (parts: ${PARTS.join(', ')})`)
+  }
+  return /** @type {Part[]} */ (parts)
+}
+
+const only = partsOf(flags.only)
+const skip = partsOf(flags.skip) ?? []
+/** @type {Set<Part>} */
+const parts = new Set((only ?? PARTS).filter((part) => !skip.includes(part)))
+const quick = flags.quick
+const settings = {
+  rounds: Math.round(numberFlag(flags.rounds, quick ? 2 : 5, 'rounds')),
+  duration: numberFlag(flags.duration, quick ? 1 : 3, 'duration'),
+  warmup: quick ? 0.5 : 1,
+  connections: Math.round(numberFlag(flags.connections, 10, 'connections')),
+  rtt: numberFlag(flags.rtt, 50, 'rtt'),
+  memoryRequests: quick ? [2_000, 20_000] : [20_000, 200_000],
+  latencyIterations: quick ? 3 : 7,
+  sweepSizes: [1 * KB, 10 * KB, 100 * KB, 1 * MB]
+}
+/** The payload of rows (e) and (f), and of the memory check's neighbours. */
+const MAIN_BLOB = 100 * KB
+
+// ---------------------------------------------------------------------------------------------
+// Server processes
+
+/**
+ * @typedef {object} Server
+ * @property {Scenario} scenario
+ * @property {number | undefined} size
+ * @property {number} port
+ * @property {import('node:child_process').ChildProcess} child
+ * @property {(gc?: boolean) => Promise<{ heapUsed: number, rss: number, cpuMicros: number }>} stats
+ * @property {() => Promise<void>} stop
+ */
+
+/** @type {Set<import('node:child_process').ChildProcess>} */
+const children = new Set()
+
+/**
+ * Forks a child with an IPC channel and waits for its `ready` message.
+ * @param {string} script
+ * @param {string[]} args
+ * @param {string[]} execArgv
+ * @returns {Promise<{ child: import('node:child_process').ChildProcess, port: number }>}
+ */
+function forkReady (script, args, execArgv) {
+  const child = fork(join(here, script), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  children.add(child)
+  child.once('exit', () => { children.delete(child) })
+  return new Promise((resolve, reject) => {
+    const onExit = (/** @type {number | null} */ code) => { reject(new Error(`${script} ${args.join(' ')} exited with ${code}`)) }
+    child.once('exit', onExit)
+    child.once('message', (/** @type {{ type: string, port: number }} */ message) => {
+      child.off('exit', onExit)
+      if (message.type === 'ready') resolve({ child, port: message.port })
+      else reject(new Error(`${script}: unexpected message ${JSON.stringify(message)}`))
+    })
+  })
+}
+
+/**
+ * Asks a child to close, and waits for it to exit (or kills it after 5 s).
+ * @param {import('node:child_process').ChildProcess} child
+ */
+async function stopChild (child) {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => { child.once('exit', resolve) })
+  const timer = setTimeout(() => { child.kill('SIGKILL') }, 5000)
+  if (child.connected) child.send({ type: 'close' })
+  else child.kill('SIGTERM')
+  await exited
+  clearTimeout(timer)
+}
+
+/**
+ * @param {Scenario} scenario
+ * @param {{ size?: number, execArgv?: string[] }} [options]
+ * @returns {Promise<Server>}
+ */
+async function startServer (scenario, options = {}) {
+  const args = [scenario, '0', ...(options.size === undefined ? [] : [String(options.size)])]
+  const { child, port } = await forkReady('server.mjs', args, ['--expose-gc', ...(options.execArgv ?? [])])
+  return {
+    scenario,
+    size: options.size,
+    port,
+    child,
+    stats: (gc = false) => new Promise((resolve) => {
+      child.once('message', resolve)
+      child.send({ type: 'stats', gc })
+    }),
+    stop: () => stopChild(child)
+  }
+}
+
+async function stopAll () {
+  await Promise.all([...children].map(stopChild))
+}
+
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+  process.once(signal, () => {
+    stopAll().finally(() => process.exit(130))
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+/**
+ * @typedef {object} LoadResult
+ * @property {number} rps 2xx responses per second
+ * @property {number} p50 latency in ms (sub-millisecond resolution)
+ * @property {number} p99
+ * @property {number} requests
+ * @property {number} serverCpu server CPU time per wall second (1 = one core)
+ * @property {number} loaderCpu this process's CPU time per wall second
+ * @property {number} otherCpu CPU time of the rest of the machine per wall second: other
+ *   processes (and the kernel's share of loopback traffic that is not charged to either process)
+ * @property {number} attempts runs made to get this one (disturbed runs are made again)
+ */
+
+/** Busy CPU time of the whole machine so far, in seconds (all cores). */
+function machineBusy () {
+  let ms = 0
+  for (const { times } of cpus()) ms += times.user + times.nice + times.sys + times.irq
+  return ms / 1000
+}
+
+/**
+ * @param {Float64Array} sorted
+ * @param {number} q
+ */
+function quantile (sorted, q) {
+  if (sorted.length === 0) return NaN
+  return /** @type {number} */ (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))])
+}
+
+/**
+ * Loads a server with autocannon, for `duration` seconds or `amount` requests.
+ * @param {Server} server
+ * @param {{ duration: number } | { amount: number }} run
+ * @returns {Promise<LoadResult>}
+ */
+async function load (server, run) {
+  const before = await server.stats()
+  const cpuBefore = process.cpuUsage()
+  const busyBefore = machineBusy()
+  let latencies = new Float64Array(1 << 16)
+  let count = 0
+  let bad = 0
+  const started = performance.now()
+  const instance = autocannon({
+    url: `http://127.0.0.1:${server.port}${pathOf(server.scenario)}`,
+    connections: settings.connections,
+    ...run
+  })
+  // Latencies are recorded here, in float ms: autocannon's own histogram rounds to whole ms.
+  instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+    if (statusCode !== 200) {
+      bad++
+      return
+    }
+    if (count === latencies.length) {
+      const grown = new Float64Array(latencies.length * 2)
+      grown.set(latencies)
+      latencies = grown
+    }
+    latencies[count++] = responseTime
+  })
+  const result = await instance
+  const elapsed = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
+  const busy = machineBusy() - busyBefore
+  const after = await server.stats()
+  if (bad > 0 || result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
+    throw new Error(`${server.scenario}: ${bad} non-200 responses, ${result.errors} errors, ${result.timeouts} timeouts`)
+  }
+  const sorted = latencies.subarray(0, count).sort()
+  const serverCpu = (after.cpuMicros - before.cpuMicros) / 1e6 / elapsed
+  const loaderCpu = (cpu.user + cpu.system) / 1e6 / elapsed
+  return {
+    rps: count / elapsed,
+    p50: quantile(sorted, 0.5),
+    p99: quantile(sorted, 0.99),
+    requests: count,
+    serverCpu,
+    loaderCpu,
+    otherCpu: Math.max(0, busy / elapsed - serverCpu - loaderCpu),
+    attempts: 1
+  }
+}
+
+/**
+ * One GET, to check what a scenario answers: status, body size and preload links.
+ * @param {Server} server
+ * @returns {Promise<{ bytes: number, links: number }>}
+ */
+function probe (server) {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: server.port, path: pathOf(server.scenario) }, (response) => {
+      let bytes = 0
+      response.on('data', (/** @type {Buffer} */ chunk) => { bytes += chunk.length })
+      response.on('end', () => {
+        if (response.statusCode !== 200) reject(new Error(`${server.scenario}: status ${response.statusCode}`))
+        else resolve({ bytes, links: preloadLinks(response.headers.link).length })
+      })
+    }).on('error', reject)
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics and formatting
+
+/** @param {readonly number[]} values */
+function median (values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? /** @type {number} */ (sorted[middle]) : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2
+}
+
+/**
+ * `median (min–max)`
+ * @param {readonly number[]} values
+ * @param {(value: number) => string} format
+ */
+function spread (values, format) {
+  if (values.length === 0) return '-'
+  if (values.length === 1) return format(/** @type {number} */ (values[0]))
+  return `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`
+}
+
+const fmt = {
+  rps: (/** @type {number} */ value) => value >= 1000 ? value.toFixed(0) : value.toFixed(1),
+  ms: (/** @type {number} */ value) => value < 10 ? value.toFixed(2) : value.toFixed(1),
+  ratio: (/** @type {number} */ value) => value.toFixed(3),
+  pct: (/** @type {number} */ value) => `${(value * 100).toFixed(0)}%`,
+  bytes: (/** @type {number} */ value) => value >= MB ? `${(value / MB).toFixed(2)} MB` : value >= KB ? `${(value / KB).toFixed(1)} KB` : `${value} B`,
+  mb: (/** @type {number} */ value) => `${(value / MB).toFixed(2)} MB`
+}
+
+/**
+ * A plain text table: columns padded to their widest cell; numbers to the right.
+ * @param {string[]} header
+ * @param {string[][]} rows
+ */
+function table (header, rows) {
+  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)))
+  /** @param {string[]} row */
+  const line = (row) => row.map((cell, i) => i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)).join('  ').trimEnd()
+  return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n')
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parts
+
+/**
+ * @typedef {object} Variant
+ * @property {string} label row label, e.g. "(c) 10 x-push relations"
+ * @property {string} key short key, e.g. "c"
+ * @property {Scenario} scenario
+ * @property {number} links preload links each response must carry
+ * @property {number | null} target required req/s ratio to the baseline, or null
+ */
+
+/**
+ * @typedef {object} Group
+ * @property {string} name
+ * @property {Scenario} baseline
+ * @property {number | undefined} size
+ * @property {Variant[]} variants
+ */
+
+/**
+ * @typedef {object} GroupResult
+ * @property {Group} group
+ * @property {number} bytes body size
+ * @property {LoadResult[]} baseline one per round
+ * @property {Map<string, LoadResult[]>} variants by key, one per round
+ * @property {Map<string, number[]>} ratios req/s ratio to the baseline of the same round, by key
+ */
+
+/** @returns {Group[]} */
+function throughputGroups () {
+  /** @type {Group[]} */
+  const groups = []
+  if (parts.has('throughput')) {
+    groups.push({
+      name: 'book',
+      baseline: 'baseline-book',
+      size: undefined,
+      variants: [
+        { label: '(b) plugin, route without x-push', key: 'b', scenario: 'plugin-plain', links: 0, target: 0.99 },
+        { label: `(c) book, ${BOOK_RELATIONS} x-push relations`, key: 'c', scenario: 'plugin-book', links: BOOK_RELATIONS, target: 0.95 }
+      ]
+    }, {
+      name: 'collection',
+      baseline: 'baseline-collection',
+      size: undefined,
+      variants: [
+        { label: '(d) 100 items x 2 relations', key: 'd', scenario: 'plugin-collection', links: COLLECTION_RELATIONS, target: 0.90 }
+      ]
+    })
+  }
+  const sizes = parts.has('sweep') ? settings.sweepSizes : parts.has('throughput') ? [MAIN_BLOB] : []
+  for (const size of sizes) {
+    groups.push({
+      name: `blob ${fmt.bytes(size)}`,
+      baseline: 'baseline-blob',
+      size,
+      variants: [
+        { label: `(e) ${fmt.bytes(size)} payload, 1 relation`, key: `e@${size}`, scenario: 'plugin-blob', links: BLOB_RELATIONS, target: size === MAIN_BLOB ? 0.97 : null },
+        { label: `(f) ${fmt.bytes(size)}, naive JSON.parse`, key: `f@${size}`, scenario: 'naive-blob', links: BLOB_RELATIONS, target: null }
+      ]
+    })
+  }
+  return groups
+}
+
+/**
+ * Starts every server of the groups, checks what each one answers, warms them up, then runs
+ * the rounds: in each round, each group's baseline and variants in turn (the order rotates
+ * from round to round, so no scenario always runs first).
+ * @param {Group[]} groups
+ * @returns {Promise<GroupResult[]>}
+ */
+async function runThroughput (groups) {
+  /** @type {Map<string, Server>} */
+  const servers = new Map()
+  const keyOf = (/** @type {Scenario} */ scenario, /** @type {number | undefined} */ size) => `${scenario}@${size ?? ''}`
+  const wanted = groups.flatMap((group) => [group.baseline, ...group.variants.map((variant) => variant.scenario)].map((scenario) => ({ scenario, size: group.size })))
+  // Started a few at a time: each one compiles its routes, which takes a core for a moment.
+  for (let i = 0; i < wanted.length; i += 2) {
+    await Promise.all(wanted.slice(i, i + 2).map(async ({ scenario, size }) => {
+      servers.set(keyOf(scenario, size), await startServer(scenario, size === undefined ? {} : { size }))
+    }))
+  }
+  const serverOf = (/** @type {Scenario} */ scenario, /** @type {number | undefined} */ size) => /** @type {Server} */ (servers.get(keyOf(scenario, size)))
+
+  /** @type {GroupResult[]} */
+  const results = []
+  for (const group of groups) {
+    const base = await probe(serverOf(group.baseline, group.size))
+    if (base.links !== 0) throw new Error(`${group.baseline}: expected no preload link, got ${base.links}`)
+    for (const variant of group.variants) {
+      const answer = await probe(serverOf(variant.scenario, group.size))
+      if (answer.links !== variant.links) throw new Error(`${variant.scenario}: expected ${variant.links} preload links, got ${answer.links}`)
+      if (answer.bytes !== base.bytes) throw new Error(`${variant.scenario}: body of ${answer.bytes} bytes, baseline ${base.bytes}`)
+    }
+    results.push({ group, bytes: base.bytes, baseline: [], variants: new Map(), ratios: new Map() })
+  }
+
+  const total = groups.reduce((sum, group) => sum + 1 + group.variants.length, 0)
+  process.stderr.write(`warming up ${servers.size} servers (${settings.warmup} s each)...\n`)
+  for (const server of servers.values()) await load(server, { duration: settings.warmup })
+
+  for (let round = 0; round < settings.rounds; round++) {
+    process.stderr.write(`round ${round + 1}/${settings.rounds}: ${total} runs of ${settings.duration} s\n`)
+    for (const result of results) {
+      const { group } = result
+      const runs = [null, ...group.variants]
+      const shift = round % runs.length
+      const ordered = [...runs.slice(shift), ...runs.slice(0, shift)]
+      /** @type {LoadResult | undefined} */
+      let baseline
+      /** @type {Array<[Variant, LoadResult]>} */
+      const measured = []
+      for (const variant of ordered) {
+        const outcome = await load(serverOf(variant === null ? group.baseline : variant.scenario, group.size), { duration: settings.duration })
+        if (variant === null) baseline = outcome
+        else measured.push([variant, outcome])
+      }
+      const base = /** @type {LoadResult} */ (baseline)
+      result.baseline.push(base)
+      for (const [variant, outcome] of measured) {
+        result.variants.set(variant.key, [...(result.variants.get(variant.key) ?? []), outcome])
+        result.ratios.set(variant.key, [...(result.ratios.get(variant.key) ?? []), outcome.rps / base.rps])
+      }
+    }
+  }
+  await Promise.all([...servers.values()].map((server) => server.stop()))
+  return results
+}
+
+/**
+ * @param {GroupResult[]} results
+ * @returns {string}
+ */
+function throughputTable (results) {
+  /** @type {string[][]} */
+  const rows = []
+  for (const result of results) {
+    const { group } = result
+    /** @param {string} label @param {LoadResult[]} runs @param {number[] | null} ratios @param {number | null} target */
+    const row = (label, runs, ratios, target) => [
+      label,
+      fmt.bytes(result.bytes),
+      spread(runs.map((run) => run.rps), fmt.rps),
+      spread(runs.map((run) => run.p50), fmt.ms),
+      spread(runs.map((run) => run.p99), fmt.ms),
+      ratios === null ? '' : spread(ratios, fmt.ratio),
+      target === null ? '' : `>= ${target.toFixed(2)}`,
+      target === null || ratios === null ? '' : median(ratios) >= target ? 'holds' : `MISSED by ${((target - median(ratios)) * 100).toFixed(1)} pts`,
+      /** @type {Array<(run: LoadResult) => number>} */ ([(run) => run.serverCpu, (run) => run.loaderCpu, (run) => run.otherCpu])
+        .map((of) => fmt.pct(median(runs.map(of)))).join(' / ')
+    ]
+    rows.push(row(`(a) baseline, ${group.name}`, result.baseline, null, null))
+    for (const variant of group.variants) {
+      rows.push(row(variant.label, result.variants.get(variant.key) ?? [], result.ratios.get(variant.key) ?? [], variant.target))
+    }
+  }
+  return table(['scenario', 'body', 'req/s', 'p50 ms', 'p99 ms', 'ratio to (a)', 'target', 'verdict', 'cpu server/loader/other'], rows)
+}
+
+/**
+ * (e) must not fall as the payload grows from 1 KB to 1 MB; (f) does.
+ * @param {GroupResult[]} results
+ */
+function sweepVerdicts (results) {
+  const blobs = results.filter((result) => result.group.size !== undefined)
+  if (blobs.length < 2) return null
+  const first = /** @type {GroupResult} */ (blobs[0])
+  const last = /** @type {GroupResult} */ (blobs[blobs.length - 1])
+  const ratioOf = (/** @type {GroupResult} */ result, /** @type {string} */ kind) => median(result.ratios.get(`${kind}@${result.group.size}`) ?? [])
+  const e = { from: ratioOf(first, 'e'), to: ratioOf(last, 'e') }
+  const f = { from: ratioOf(first, 'f'), to: ratioOf(last, 'f') }
+  const range = `${fmt.bytes(first.group.size ?? 0)} -> ${fmt.bytes(last.group.size ?? 0)}`
+  // Ratios of the same round move by a point or two from noise alone: a fall is a drop beyond that.
+  const tolerance = 0.02
+  return {
+    e,
+    f,
+    eHolds: e.to >= e.from - tolerance,
+    fFalls: f.to < f.from - tolerance,
+    text: [
+      `(e) ratio ${range}: ${fmt.ratio(e.from)} -> ${fmt.ratio(e.to)}: ${e.to >= e.from - tolerance ? 'does not fall (holds)' : 'FALLS (missed)'}`,
+      `(f) ratio ${range}: ${fmt.ratio(f.from)} -> ${fmt.ratio(f.to)}: ${f.to < f.from - tolerance ? 'falls, as expected' : 'does not fall'}`
+    ].join('\n')
+  }
+}
+
+/**
+ * Heap of a (c) server after GC, after a first batch of requests and after ten times as many.
+ */
+async function runMemory () {
+  const [first, total] = /** @type {[number, number]} */ (settings.memoryRequests)
+  const server = await startServer('plugin-book')
+  try {
+    const start = await server.stats(true)
+    process.stderr.write(`memory: ${first} requests of (c)...\n`)
+    await load(server, { amount: first })
+    const early = await server.stats(true)
+    process.stderr.write(`memory: ${total - first} more...\n`)
+    await load(server, { amount: total - first })
+    const late = await server.stats(true)
+    return { first, total, start: start.heapUsed, early: early.heapUsed, late: late.heapUsed, rssEarly: early.rss, rssLate: late.rss }
+  } finally {
+    await server.stop()
+  }
+}
+
+/** @typedef {Awaited<ReturnType<typeof runMemory>>} MemoryResult */
+
+/** "A few MB": the heap may move by this much between the two counts. */
+const MEMORY_TOLERANCE = 3 * MB
+
+/** @param {MemoryResult} memory */
+function memoryText (memory) {
+  const delta = memory.late - memory.early
+  return [
+    `heap after GC, (c) server: at start ${fmt.mb(memory.start)}, after ${memory.first.toLocaleString('en')} requests ${fmt.mb(memory.early)}, ` +
+      `after ${memory.total.toLocaleString('en')} ${fmt.mb(memory.late)}`,
+    `difference ${delta >= 0 ? '+' : ''}${(delta / MB).toFixed(2)} MB (target: within ${MEMORY_TOLERANCE / MB} MB): ` +
+      `${Math.abs(delta) <= MEMORY_TOLERANCE ? 'holds' : 'MISSED'}; rss ${fmt.mb(memory.rssEarly)} -> ${fmt.mb(memory.rssLate)}`
+  ].join('\n')
+}
+
+/**
+ * @typedef {object} LatencyMode
+ * @property {string} label
+ * @property {'h1' | 'h2' | 'h2push'} key
+ * @property {(port: number) => Promise<FetchResult>} fetch
+ */
+
+/** @type {LatencyMode[]} */
+const LATENCY_MODES = [
+  { label: 'HTTP/1.1, one by one', key: 'h1', fetch: (port) => fetchHttp1(port, '/books/1') },
+  { label: 'HTTP/2, requests on Link header', key: 'h2', fetch: (port) => fetchHttp2(port, '/books/1', false) },
+  { label: 'HTTP/2, native push', key: 'h2push', fetch: (port) => fetchHttp2(port, '/books/1', true) }
+]
+
+/**
+ * A book and its 10 relations over a link with a round-trip time, three ways.
+ */
+async function runLatency () {
+  const h1 = await startServer('latency-h1')
+  const h2 = await startServer('latency-h2')
+  const rtt = settings.rtt
+  const proxies = await Promise.all([h1, h2].map((server) => forkReady('delay-proxy.mjs', [String(server.port), String(rtt)], [])))
+  const [proxy1, proxy2] = /** @type {[{ port: number, child: import('node:child_process').ChildProcess }, { port: number, child: import('node:child_process').ChildProcess }]} */ (proxies)
+  try {
+    /** @type {Map<string, { direct: number[], delayed: FetchResult[] }>} */
+    const results = new Map(LATENCY_MODES.map((mode) => [mode.key, { direct: [], delayed: [] }]))
+    // Warm-up straight to the servers (JIT, route compilation), also the no-delay reference.
+    for (let i = 0; i < 60; i++) {
+      for (const mode of LATENCY_MODES) {
+        const outcome = await mode.fetch(mode.key === 'h1' ? h1.port : h2.port)
+        if (i >= 40) results.get(mode.key)?.direct.push(outcome.ttlb)
+      }
+    }
+    process.stderr.write(`latency: ${settings.latencyIterations} fetches per mode through a ${rtt} ms RTT link...\n`)
+    for (let i = 0; i < settings.latencyIterations; i++) {
+      const shift = i % LATENCY_MODES.length
+      for (const mode of [...LATENCY_MODES.slice(shift), ...LATENCY_MODES.slice(0, shift)]) {
+        const outcome = await mode.fetch(mode.key === 'h1' ? proxy1.port : proxy2.port)
+        if (outcome.resources !== BOOK_RELATIONS + 1) throw new Error(`${mode.label}: ${outcome.resources} resources`)
+        results.get(mode.key)?.delayed.push(outcome)
+      }
+    }
+    return { rtt, results }
+  } finally {
+    await Promise.all([stopChild(proxy1.child), stopChild(proxy2.child), h1.stop(), h2.stop()])
+  }
+}
+
+/** @typedef {Awaited<ReturnType<typeof runLatency>>} LatencyResult */
+
+/** @param {LatencyResult} latency */
+function latencyTable (latency) {
+  const rows = LATENCY_MODES.map((mode) => {
+    const { direct, delayed } = /** @type {{ direct: number[], delayed: FetchResult[] }} */ (latency.results.get(mode.key))
+    const ttlb = delayed.map((outcome) => outcome.ttlb)
+    const last = /** @type {FetchResult} */ (delayed[delayed.length - 1])
+    return [
+      mode.label,
+      spread(ttlb, fmt.ms),
+      (median(ttlb) / latency.rtt).toFixed(1),
+      String(last.requests),
+      String(last.pushed),
+      String(last.connections),
+      fmt.ms(median(direct))
+    ]
+  })
+  return table([`book + ${BOOK_RELATIONS} relations`, `last byte, ms (RTT ${latency.rtt} ms)`, 'round trips', 'requests', 'pushed', 'connections', 'no-delay ms'], rows)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profiling
+
+/** @param {string} spec `scenario` or `scenario@bytes` */
+async function profile (spec) {
+  const [name = '', sizeText] = spec.split('@')
+  if (!isScenario(name) || name.startsWith('latency-')) throw new Error(`--profile: unknown scenario "${name}"`)
+  const size = sizeText === undefined ? undefined : Number(sizeText)
+  const dir = await mkdtemp(join(tmpdir(), 'push-relations-profile-'))
+  const server = await startServer(name, { ...(size === undefined ? {} : { size }), execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })
+  try {
+    await load(server, { duration: settings.warmup })
+    const outcome = await load(server, { duration: Math.max(5, settings.duration * 2) })
+    await server.stop()
+    const file = (await readdir(dir)).find((entry) => entry.endsWith('.cpuprofile'))
+    if (file === undefined) throw new Error(`${name}: no profile written`)
+    const data = JSON.parse(await readFile(join(dir, file), 'utf8'))
+    const dist = fileURLToPath(new URL('../dist/', import.meta.url))
+    console.log(`\n=== profile of ${spec}: ${fmt.rps(outcome.rps)} req/s under --cpu-prof (profiling slows it down) ===`)
+    console.log(formatSummary(summarizeProfile(data, dist, 15), 'fastify-push-relations (dist/)'))
+  } finally {
+    await server.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+function machine () {
+  const cpu = cpus()
+  /** @param {string} name */
+  const version = (name) => {
+    try {
+      return /** @type {{ version: string }} */ (require(`${name}/package.json`)).version
+    } catch {
+      return '?'
+    }
+  }
+  return {
+    date: new Date().toISOString(),
+    cpu: cpu[0]?.model ?? '?',
+    cores: cpu.length,
+    memory: `${(totalmem() / 1024 ** 3).toFixed(1)} GB (${(freemem() / 1024 ** 3).toFixed(1)} GB free)`,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    packages: `fastify-push-relations ${version('fastify-push-relations')}, fastify ${version('fastify')}, autocannon ${version('autocannon')}`,
+    load: loadavg().map((value) => value.toFixed(2)).join(' ')
+  }
+}
+
+async function main () {
+  if (flags.profile !== undefined) {
+    for (const spec of flags.profile.split(',')) await profile(spec.trim())
+    return
+  }
+  const began = performance.now()
+  const info = machine()
+  console.log(`fastify-push-relations benchmarks, ${info.date}${quick ? ' (--quick)' : ''}
+  machine: ${info.cpu}, ${info.cores} cores, ${info.memory}, ${info.platform}, Node ${info.node}
+  packages: ${info.packages}
+  load average at start: ${info.load}
+  settings: ${settings.rounds} rounds, ${settings.duration} s per run, ${settings.connections} connections, HTTP/1.1 on loopback; parts: ${[...parts].join(', ')}`)
+
+  /** @type {Record<string, unknown>} */
+  const raw = { machine: info, settings }
+  const groups = throughputGroups()
+  /** @type {string[]} */
+  const verdicts = []
+  if (groups.length > 0) {
+    const results = await runThroughput(groups)
+    console.log('\nThroughput and latency overhead (req/s and latency: median (min–max) over the rounds; ratio: to the baseline of the same round)\n')
+    console.log(throughputTable(results))
+    for (const result of results) {
+      for (const variant of result.group.variants) {
+        if (variant.target === null) continue
+        const ratio = median(result.ratios.get(variant.key) ?? [])
+        verdicts.push(`${variant.label}: ratio ${fmt.ratio(ratio)}, target >= ${variant.target}: ${ratio >= variant.target ? 'holds' : 'MISSED'}`)
+      }
+    }
+    const sweep = sweepVerdicts(results)
+    if (sweep !== null) {
+      console.log('\nPayload sweep (ratios of (e) and (f) to the baseline of the same round)\n')
+      console.log(table(['body', '(e) plugin', '(f) naive JSON.parse'], results.filter((result) => result.group.size !== undefined).map((result) => [
+        fmt.bytes(result.bytes),
+        spread(result.ratios.get(`e@${result.group.size}`) ?? [], fmt.ratio),
+        spread(result.ratios.get(`f@${result.group.size}`) ?? [], fmt.ratio)
+      ])))
+      console.log(sweep.text)
+      verdicts.push(sweep.text)
+    }
+    raw.throughput = results.map((result) => ({
+      group: result.group,
+      bytes: result.bytes,
+      baseline: result.baseline,
+      variants: Object.fromEntries(result.variants),
+      ratios: Object.fromEntries(result.ratios)
+    }))
+  }
+  if (parts.has('memory')) {
+    const memory = await runMemory()
+    console.log('\nMemory\n')
+    console.log(memoryText(memory))
+    verdicts.push(memoryText(memory).split('\n')[1] ?? '')
+    raw.memory = memory
+  }
+  if (parts.has('latency')) {
+    const latency = await runLatency()
+    console.log(`\nDoes preloading pay? A book and its ${BOOK_RELATIONS} related resources over a ${latency.rtt} ms RTT link ` +
+      `(delaying TCP proxy in Node; medians (min–max) of ${settings.latencyIterations} fetches, each on new connections)\n`)
+    console.log(latencyTable(latency))
+    raw.latency = { rtt: latency.rtt, results: Object.fromEntries(latency.results) }
+  }
+  if (verdicts.length > 0) console.log('\nTargets\n\n' + verdicts.join('\n'))
+  console.log(`\nload average at end: ${loadavg().map((value) => value.toFixed(2)).join(' ')}; took ${((performance.now() - began) / 1000).toFixed(0)} s`)
+  if (flags.json !== undefined) {
+    const { writeFile } = await import('node:fs/promises')
+    await writeFile(flags.json, JSON.stringify(raw, null, 2) + '\n')
+  }
+}
+
+try {
+  await main()
+} catch (error) {
+  console.error(error)
+  process.exitCode = 1
+} finally {
+  await stopAll()
+}
