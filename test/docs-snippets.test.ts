@@ -1,0 +1,116 @@
+import t from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import * as implementation from '../lib/index.js'
+
+/**
+ * Every code block of the docs marked `<!-- snippet: name -->` runs here, as written, with
+ * `fastify-push-relations` mapped to this checkout's sources. Fragments get the few lines
+ * they need around them (imports, an app); `await app.listen(...)` becomes an export.
+ */
+
+const root = join(__dirname, '..')
+const scratch = join(__dirname, '.snippets')
+mkdirSync(scratch, { recursive: true })
+
+function snippets (file: string): Map<string, string> {
+  const text = readFileSync(join(root, file), 'utf8')
+  const found = new Map<string, string>()
+  for (const match of text.matchAll(/<!-- snippet: ([\w-]+) -->\n```js\n([\s\S]*?)```/g)) {
+    found.set(match[1] as string, match[2] as string)
+  }
+  return found
+}
+
+const header = [
+  "import Fastify from 'fastify'",
+  "import { Type } from '@sinclair/typebox'",
+  "import pushRelations, { Push, ajvPlugin } from 'fastify-push-relations'"
+].join('\n')
+
+/** Writes the snippet as a module and imports it; it must export `app`. */
+async function load (name: string, code: string): Promise<FastifyInstance> {
+  const file = join(scratch, `${name}.mjs`)
+  writeFileSync(file, code.replace('await app.listen({ port: 3000 })', '') + '\nexport { app }\n')
+  const module = await t.mockImport<{ app: FastifyInstance }>(file, { 'fastify-push-relations': implementation })
+  return module.app
+}
+
+const readme = snippets('README.md')
+
+t.test('README snippets are all tested', async (t) => {
+  t.same([...readme.keys()].sort(), ['ajv-plugin', 'annotations', 'decorators', 'quick-start'])
+})
+
+t.test('README: quick start', async (t) => {
+  const app = await load('quick-start', readme.get('quick-start') as string)
+  const response = await app.inject('/books/1')
+  t.equal(response.headers.link, '</authors/1>; rel=preload; as=fetch, </reviews/1>; rel=preload; as=fetch, </reviews/2>; rel=preload; as=fetch')
+  t.match(readme.get('quick-start'), response.headers.link as string, 'the comment in the snippet says what really comes out')
+})
+
+t.test('README: annotations', async (t) => {
+  const code = `${header}\nconst app = Fastify()\nawait app.register(pushRelations)\n${readme.get('annotations') as string}\n` +
+    "app.get('/reviews/:id', { schema: { response: { 200: Review } } }, async () => ({\n" +
+    "  '@id': '/reviews/1', book: '/books/1', authorId: 7, publisher: { '@id': '/publishers/1', name: 'P' },\n" +
+    "  cover: '/covers/1.jpg', related: ['/books/2', null, '/books/3']\n}))"
+  const app = await load('annotations', code)
+  t.equal((await app.inject('/reviews/1')).headers.link, [
+    '</books/1>; rel=preload; as=fetch',
+    '</authors/7>; rel=preload; as=fetch',
+    '</publishers/1>; rel=preload; as=fetch',
+    '</covers/1.jpg>; rel=preload; as=image; nopush',
+    '</books/2>; rel=preload; as=fetch',
+    '</books/3>; rel=preload; as=fetch'
+  ].join(', '))
+})
+
+t.test('README: ajvPlugin lets a body schema carry x-push', async (t) => {
+  const code = `${readme.get('ajv-plugin') as string}\n` +
+    "app.post('/books', { schema: { body: { type: 'object', properties: { author: { type: 'string', 'x-push': true } } } } }, async (request) => request.body)"
+  const app = await load('ajv-plugin', code)
+  const response = await app.inject({ method: 'POST', url: '/books', payload: { author: '/authors/1' } })
+  t.equal(response.statusCode, 200)
+})
+
+t.test('README: decorators', async (t) => {
+  const code = `${header}\nconst app = Fastify()\nawait app.register(pushRelations)\n` +
+    "const loadBookWithReviews = async () => ({ title: 'x' })\n" +
+    "app.get('/books/:id', { schema: { response: { 200: Type.Object({ author: Push(Type.String()), reviews: Push(Type.Array(Type.String())) }) } } }, async () => ({ author: '/a', reviews: [] }))\n" +
+    `${readme.get('decorators') as string}`
+  const app = await load('decorators', code)
+  t.equal((await app.inject('/slow-book')).headers.link, '</authors/1>; rel=preload; as=fetch')
+  t.same(app.pushRelations.routes()[0], { method: 'GET', url: '/books/:id', responses: [{ status: '200', pointers: ['/author', '/reviews'] }] })
+})
+
+t.test('docs/annotations.md: every shape gives the links it says', async (t) => {
+  const annotations = snippets('docs/annotations.md')
+  t.same([...annotations.keys()], ['shapes'])
+  const file = join(scratch, 'shapes.mjs')
+  writeFileSync(file, `${header}\n${annotations.get('shapes') as string}\nexport { shapes }\n`)
+  const { shapes } = await t.mockImport<{ shapes: Record<string, [unknown, unknown, string[]]> }>(file, { 'fastify-push-relations': implementation })
+  const app = (await import('fastify')).default()
+  await app.register(implementation.default)
+  for (const [name, [schema, payload]] of Object.entries(shapes)) {
+    app.get(`/${name}`, { schema: { response: { 200: schema as object } } }, async () => payload)
+  }
+  for (const [name, [, , expected]] of Object.entries(shapes)) {
+    const link = (await app.inject(`/${name}`)).headers.link
+    t.same(link === undefined ? [] : String(link).split(', ').map((entry) => entry.slice(1, entry.indexOf('>'))), expected, name)
+  }
+})
+
+t.test('docs/http2-push.md: native push and early hints snippets', async (t) => {
+  const guide = snippets('docs/http2-push.md')
+  t.same([...guide.keys()], ['native-push', 'early-hints'])
+  const push = await load('native-push', guide.get('native-push') as string)
+  await push.ready()
+  t.equal(push.initialConfig.http2, true)
+
+  const code = `${header}\nconst Book = Type.Object({ author: Push(Type.String()), reviews: Push(Type.Array(Type.String())) })\n` +
+    "const authorIdOf = (id) => id\nconst loadBookWithReviews = async (id) => ({ author: '/authors/' + id, reviews: ['/reviews/' + id] })\n" +
+    (guide.get('early-hints') as string)
+  const hints = await load('early-hints', code)
+  t.equal((await hints.inject('/books/4')).headers.link, '</authors/4>; rel=preload; as=fetch, </reviews/4>; rel=preload; as=fetch')
+})
