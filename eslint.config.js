@@ -2,5 +2,5 @@
 
 module.exports = require('neostandard')({
   ts: true,
-  ignores: ['dist/**', '.tap/**', 'coverage/**', 'node_modules/**']
+  ignores: ['dist/**', '.tap/**', 'coverage/**', 'node_modules/**', 'test/.snippets/**']
 })

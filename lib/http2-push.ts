@@ -26,9 +26,28 @@ const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connectio
 /** What a pushed response reports to the pusher of the next hop. */
 export const kPushedLinks = Symbol('fastify-push-relations.pushed-links')
 
-/** The links of a pushed response that may be pushed in turn (not marked `nopush`). */
+/** What a pushed response tells the next hop: its links, as the link set of its reply has them. */
 export interface PushableLinks {
+  /** Links that may be pushed (not marked `nopush`). */
   readonly pushable: readonly string[]
+  /** Links a Vulcain `Preload` selected: they are followed whatever `pushDepth` says. */
+  readonly selected: ReadonlyMap<string, unknown>
+  /** The request headers a push of the path carries (the remaining Vulcain selectors). */
+  pushHeadersOf (path: string): Record<string, string>
+}
+
+/** One resource to push. */
+export interface PushTarget {
+  readonly path: string
+  /** Headers of the pushed request besides the forwarded ones (remaining Vulcain selectors). */
+  readonly headers: Record<string, string>
+  /** A Vulcain `Preload` selected it: its own selected links are pushed in turn. */
+  readonly follow: boolean
+}
+
+/** The targets of a link set, for the given paths. */
+export function pushTargets (links: PushableLinks, paths: readonly string[]): PushTarget[] {
+  return paths.map((path) => ({ path, headers: links.pushHeadersOf(path), follow: links.selected.has(path) }))
 }
 
 /** The pushes of one request: its stream, what this connection already got, what is left. */
@@ -111,20 +130,22 @@ export class Pusher {
   constructor (private readonly fastify: FastifyInstance, private readonly options: ResolvedOptions) {}
 
   /**
-   * Promises each path on the request's stream now, and fills the pushed streams as their
+   * Promises each target on the request's stream now, and fills the pushed streams as their
    * responses come. With `hopsLeft > 1`, the links of each pushed response are pushed in
-   * turn, from the same client stream (Node forbids pushes from a pushed stream).
+   * turn, from the same client stream (Node forbids pushes from a pushed stream); links a
+   * Vulcain `Preload` selected are followed as deep as the selectors go.
    */
-  push (state: PushState, request: FastifyRequest, paths: readonly string[], hopsLeft = this.options.pushDepth): void {
-    const headers = forwardedHeaders(request, this.options.pushHeaders)
-    for (const path of paths) {
-      const job = this.pushOne(state, request, path, headers, hopsLeft)
-      if (hopsLeft > 1) state.pending.push(job)
+  push (state: PushState, request: FastifyRequest, targets: readonly PushTarget[], hopsLeft = this.options.pushDepth): void {
+    const forwarded = forwardedHeaders(request, this.options.pushHeaders)
+    for (const target of targets) {
+      const job = this.pushOne(state, request, target, { ...forwarded, ...target.headers }, hopsLeft)
+      if (hopsLeft > 1 || target.follow) state.pending.push(job)
     }
   }
 
-  private pushOne (state: PushState, request: FastifyRequest, path: string, headers: IncomingHttpHeaders, hopsLeft: number): Promise<void> {
+  private pushOne (state: PushState, request: FastifyRequest, target: PushTarget, headers: IncomingHttpHeaders, hopsLeft: number): Promise<void> {
     const log = request.log
+    const path = target.path
     return new Promise((resolve) => {
       try {
         state.stream.pushStream({ ':method': 'GET', ':path': path, ...headers }, (error, pushStream) => {
@@ -134,7 +155,7 @@ export class Pusher {
             resolve()
             return
           }
-          this.fill(state, request, pushStream, path, headers, hopsLeft).then(resolve, resolve)
+          this.fill(state, request, pushStream, target, headers, hopsLeft).then(resolve, resolve)
         })
       } catch (error) {
         // Thrown synchronously: ERR_HTTP2_PUSH_DISABLED, ERR_HTTP2_NESTED_PUSH, a closed stream.
@@ -145,7 +166,8 @@ export class Pusher {
   }
 
   /** Dispatches `GET path` through Fastify and writes the answer on the pushed stream. */
-  private async fill (state: PushState, request: FastifyRequest, pushStream: ServerHttp2Stream, path: string, headers: IncomingHttpHeaders, hopsLeft: number): Promise<void> {
+  private async fill (state: PushState, request: FastifyRequest, pushStream: ServerHttp2Stream, target: PushTarget, headers: IncomingHttpHeaders, hopsLeft: number): Promise<void> {
+    const path = target.path
     // A reset by the client (RST_STREAM) surfaces as an error on the pushed stream: never crash for it.
     pushStream.on('error', (error) => { request.log.debug({ err: error, path }, 'fastify-push-relations: pushed stream failed') })
     let timer: NodeJS.Timeout | undefined
@@ -171,11 +193,10 @@ export class Pusher {
     }
     pushStream.respond(responseHeaders(response))
     pushStream.end(response.rawPayload)
-    if (hopsLeft > 1) {
-      const next = (response.raw.res as unknown as Record<symbol, PushableLinks | undefined>)[kPushedLinks]?.pushable ?? []
-      const claimed = next.filter((link) => state.claim(link))
-      if (claimed.length > 0) this.push(state, request, claimed, hopsLeft - 1)
-    }
+    const links = (response.raw.res as unknown as Record<symbol, PushableLinks | undefined>)[kPushedLinks]
+    if (links === undefined || (hopsLeft <= 1 && !target.follow)) return
+    const next = links.pushable.filter((link) => (hopsLeft > 1 || links.selected.has(link)) && state.claim(link))
+    if (next.length > 0) this.push(state, request, pushTargets(links, next), Math.max(1, hopsLeft - 1))
   }
 }
 

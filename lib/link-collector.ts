@@ -1,4 +1,5 @@
 import type { LinkSet } from './link-set.js'
+import type { LinkRule } from './annotation.js'
 import type { LinkRules } from './link-rules.js'
 import type { PlanNode } from './schema-compiler.js'
 import { expandUriTemplate, type UriTemplate } from './uri-template.js'
@@ -23,7 +24,7 @@ export function collectLinks (plan: PlanNode, payload: unknown, links: LinkSet, 
 }
 
 /** What the serializer writes for an object with a `toJSON` method (a Date, a URL, a model). */
-function serialized (value: unknown): unknown {
+export function serialized (value: unknown): unknown {
   return typeof value === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function'
     ? (value as { toJSON: () => unknown }).toJSON()
     : value
@@ -81,14 +82,31 @@ function otherPropertyNode (node: PlanNode, name: string): PlanNode | null {
 
 const NUMERIC = /^-?\d+(?:\.\d+)?$/
 
-/** One annotated value (or one element of an annotated array) becomes at most one link. */
-function addRelation (rules: LinkRules, value: unknown, links: LinkSet, iriKey: string): void {
-  const rule = typeof value === 'string'
+/** The rule for this kind of value, if any. */
+export function ruleFor (rules: LinkRules, value: unknown): LinkRule | null {
+  return typeof value === 'string'
     // The serializer writes a numeric string in an integer field as a number: so does its link.
     ? rules.string ?? (NUMERIC.test(value) ? rules.number : null)
     : typeof value === 'number' || typeof value === 'bigint'
       ? rules.number
       : typeof value === 'object' && value !== null && !Array.isArray(value) ? rules.object : null
+}
+
+/** The plan node of the value at `key` of an array or object, as the serializer reads it. */
+export function childNode (node: PlanNode, container: object, key: string): PlanNode | null {
+  if (Array.isArray(container)) {
+    const index = Number(key)
+    return node.prefixItems !== null && index < node.prefixItems.length ? node.prefixItems[index] ?? null : node.items
+  }
+  if (node.declared?.has(key) === true || (node.patterns === null && node.additional === null)) {
+    return node.properties?.find(([name]) => name === key)?.[1] ?? null
+  }
+  return otherPropertyNode(node, key)
+}
+
+/** One annotated value (or one element of an annotated array) becomes at most one link. */
+function addRelation (rules: LinkRules, value: unknown, links: LinkSet, iriKey: string): void {
+  const rule = ruleFor(rules, value)
   const reference = rule === null ? null : referenceOf(rule.template, value, iriKey)
   if (reference === null || rule === null) links.skip()
   else links.add(reference, rule)

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { LinkRule } from './annotation.js'
 import type { PushState } from './http2-push.js'
 import type { ResolvedOptions } from './options.js'
+import { Remainders } from './vulcain-selectors.js'
 import { toPreloadPath, type ReferenceBase } from './uri-reference.js'
 
 /** Why a response got fewer links than its payload holds; reported at debug level. */
@@ -61,6 +62,8 @@ export class LinkSet {
   /** Entries and pushes before these indexes are already written (or promised). */
   flushedEntries = 0
   flushedPushes = 0
+  /** Paths a Vulcain `Preload` selected, with the selectors that remain for their resource. */
+  readonly selected = new Map<string, Remainders>()
   /** Bytes of `entries` joined with `, `. */
   bytes = 0
   /** Set once a cap is reached: collection stops there. */
@@ -90,22 +93,29 @@ export class LinkSet {
     if (++this.candidates > this.candidateLimit) this.capped = 'maxCandidates'
   }
 
-  /** Adds the relation `reference` (as found in the payload) with the parameters of `rule`. */
-  add (reference: string, rule: LinkRule): void {
+  /**
+   * Adds the relation `reference` (as found in the payload) with the parameters of `rule`.
+   * Returns its path (also when it was there already), or null when it was skipped or capped.
+   * `selected`: a Vulcain `Preload` asked for it.
+   */
+  add (reference: string, rule: LinkRule, selected = false): string | null {
     if (++this.candidates > this.candidateLimit) {
       this.capped = 'maxCandidates'
-      return
+      return null
     }
     const { maxLinks, maxLinkBytes, origins } = this.options
     const path = toPreloadPath(reference, this.base, origins, maxLinkBytes)
     if (path === null) {
       this.skipped++
-      return
+      return null
     }
-    if (this.seen.has(path)) return
+    if (this.seen.has(path)) {
+      if (selected && !this.selected.has(path)) this.selected.set(path, new Remainders())
+      return path
+    }
     if (this.paths.length === maxLinks) {
       this.capped = 'maxLinks'
-      return
+      return null
     }
     const push = this.push
     // A link pushed natively says `nopush`, so that a proxy in front does not push it again.
@@ -115,7 +125,7 @@ export class LinkSet {
     const bytes = this.bytes + entry.length + (this.paths.length === 0 ? 0 : 2)
     if (bytes > maxLinkBytes) {
       this.capped = 'maxLinkBytes'
-      return
+      return null
     }
     this.seen.add(path)
     this.paths.push(path)
@@ -126,5 +136,17 @@ export class LinkSet {
       push.claim(path)
       this.pushes.push(path)
     }
+    if (selected) this.selected.set(path, new Remainders())
+    return path
+  }
+
+  /** The remaining Vulcain selectors of a selected path (added with `selected`). */
+  remaindersOf (path: string): Remainders {
+    return this.selected.get(path) as Remainders
+  }
+
+  /** The request headers a push of `path` carries besides the client's: remaining selectors. */
+  pushHeadersOf (path: string): Record<string, string> {
+    return this.selected.get(path)?.headers() ?? {}
   }
 }

@@ -1,4 +1,5 @@
 import { FST_PUSH_RELATIONS_INVALID_OPTION } from './errors.js'
+import type { ResolvedVulcainOptions, VulcainOptions } from './vulcain.js'
 
 export type CrossOrigin = 'anonymous' | 'use-credentials'
 
@@ -32,6 +33,12 @@ export interface PushRelationsOptions {
   pushHeaders?: string[]
   /** `reply.preload()` sends a 103 Early Hints response at once. Default `false`. */
   earlyHints?: boolean
+  /**
+   * The Vulcain protocol: clients choose what is preloaded (`Preload`) and which fields they
+   * get (`Fields`). `true` or limits. Off by default; a route opts out with
+   * `config: { pushRelations: { vulcain: false } }`.
+   */
+  vulcain?: boolean | VulcainOptions
 }
 
 /** The options after validation, with defaults applied and values precomputed for the hot path. */
@@ -52,6 +59,8 @@ export interface ResolvedOptions {
   /** Lower-case header names. */
   readonly pushHeaders: readonly string[]
   readonly earlyHints: boolean
+  /** Null when the protocol is off. */
+  readonly vulcain: ResolvedVulcainOptions | null
 }
 
 export const defaults = {
@@ -67,7 +76,15 @@ export const defaults = {
   maxPushes: 10,
   pushTimeout: 5000,
   pushHeaders: ['accept', 'accept-encoding', 'accept-language', 'authorization', 'cookie', 'user-agent'],
-  earlyHints: false
+  earlyHints: false,
+  vulcain: false
+} as const
+
+export const vulcainDefaults = {
+  maxSelectors: 32,
+  maxSelectorDepth: 16,
+  maxDirectiveBytes: 4096,
+  query: true
 } as const
 
 /**
@@ -150,6 +167,23 @@ function pushHeaders (value: unknown): string[] {
   })
 }
 
+function vulcain (value: unknown): ResolvedVulcainOptions | null {
+  if (value === false) return null
+  if (value !== true && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+    fail('vulcain', 'must be a boolean or an object of limits', value)
+  }
+  const limits = (value === true ? {} : value) as VulcainOptions
+  for (const name of Object.keys(limits)) {
+    if (!(name in vulcainDefaults)) throw new FST_PUSH_RELATIONS_INVALID_OPTION(`vulcain.${name}`, `is not a known option (known: ${Object.keys(vulcainDefaults).join(', ')})`)
+  }
+  return {
+    maxSelectors: limits.maxSelectors === undefined ? vulcainDefaults.maxSelectors : integer('vulcain.maxSelectors', limits.maxSelectors, 1),
+    maxDepth: limits.maxSelectorDepth === undefined ? vulcainDefaults.maxSelectorDepth : integer('vulcain.maxSelectorDepth', limits.maxSelectorDepth, 1),
+    maxBytes: limits.maxDirectiveBytes === undefined ? vulcainDefaults.maxDirectiveBytes : integer('vulcain.maxDirectiveBytes', limits.maxDirectiveBytes, 1),
+    query: limits.query === undefined ? vulcainDefaults.query : boolean('vulcain.query', limits.query)
+  }
+}
+
 /** Validates the user's options once, at registration; a mistake rejects `register`. */
 export function resolveOptions (options: PushRelationsOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) fail('options', 'must be an object', options)
@@ -172,6 +206,7 @@ export function resolveOptions (options: PushRelationsOptions = {}): ResolvedOpt
     maxPushes: options.maxPushes === undefined ? defaults.maxPushes : integer('maxPushes', options.maxPushes, 1),
     pushTimeout: options.pushTimeout === undefined ? defaults.pushTimeout : integer('pushTimeout', options.pushTimeout, 1),
     pushHeaders: options.pushHeaders === undefined ? defaults.pushHeaders : pushHeaders(options.pushHeaders),
-    earlyHints: options.earlyHints === undefined ? defaults.earlyHints : boolean('earlyHints', options.earlyHints)
+    earlyHints: options.earlyHints === undefined ? defaults.earlyHints : boolean('earlyHints', options.earlyHints),
+    vulcain: options.vulcain === undefined ? null : vulcain(options.vulcain)
   }
 }

@@ -1,17 +1,12 @@
-import type {
-  FastifyInstance,
-  FastifyPluginCallback,
-  onSendHookHandler,
-  preSerializationHookHandler,
-  RouteOptions
-} from 'fastify'
+import type { FastifyInstance, FastifyPluginCallback, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { Pusher, settlePushes } from './http2-push.js'
-import { collectLinks } from './link-collector.js'
+import { Pusher } from './http2-push.js'
 import { resolveOptions, type PushRelationsOptions, type ResolvedOptions } from './options.js'
-import { kLinks, ReplyLinks, type ReplyWithLinks } from './reply-links.js'
-import { hasPlans, planFor, type RoutePlans } from './response-plans.js'
+import { kLinks, ReplyLinks } from './reply-links.js'
+import { hasPlans } from './response-plans.js'
 import { compileRoute, type CompiledRoute, type ResponsePreloads } from './route-compiler.js'
+import { collectHook, varyOnDirectives, writeHook, type RouteState } from './route-hooks.js'
+import { Vulcain } from './vulcain.js'
 
 /** One annotated route, as `fastify.pushRelations.routes()` lists it. */
 export interface RoutePreloads {
@@ -30,11 +25,13 @@ declare module 'fastify' {
   interface FastifyInstance {
     pushRelations: PushRelationsDecorator
   }
-}
-
-/** A route's plans; replaced at `onReady` when a shared schema was missing at registration. */
-interface RouteState {
-  plans: RoutePlans
+  interface FastifyContextConfig {
+    /** Per-route settings of fastify-push-relations. */
+    pushRelations?: {
+      /** `false`: this route ignores the Vulcain directives (when the plugin's `vulcain` is on). */
+      vulcain?: boolean
+    }
+  }
 }
 
 type Hooks<T> = T | T[] | undefined
@@ -47,30 +44,6 @@ function appendHook<T> (hooks: Hooks<T>, hook: T): T[] {
 function routeName (routeOptions: RouteOptions): string {
   const method = Array.isArray(routeOptions.method) ? routeOptions.method.join(',') : routeOptions.method
   return `${method} ${routeOptions.url}`
-}
-
-/** Reads the relations of 2xx object payloads, before serialization, along the route's plan. */
-function collectHook (state: RouteState, options: ResolvedOptions, replyLinks: ReplyLinks): preSerializationHookHandler {
-  return function collectPushRelations (request, reply, payload, done) {
-    const status = reply.statusCode
-    if (status >= 200 && status < 300 && typeof payload === 'object' && payload !== null) {
-      const plan = planFor(state.plans, status, reply)
-      if (plan !== null) {
-        const links = replyLinks.of(request, reply)
-        try {
-          const complete = collectLinks(plan, payload, links, options.iriKey)
-          if (!complete || links.full || links.skipped > 0) {
-            request.log.debug({ cap: links.capped, skipped: links.skipped, depthLimited: !complete, links: links.paths.length },
-              'fastify-push-relations: some relations of this response were not preloaded')
-          }
-        } catch (error) {
-          // A payload getter that throws is the serializer's business; links must never cause a 500.
-          request.log.warn({ err: error }, 'fastify-push-relations: could not read the relations of this response')
-        }
-      }
-    }
-    done(null, payload)
-  }
 }
 
 function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptions, done: (error?: Error) => void): void {
@@ -94,40 +67,32 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
     routes: () => annotated.filter((route) => route.responses.length > 0).map((route) => ({ ...route }))
   })
 
-  const writeLinks: onSendHookHandler = function writePushRelations (request, reply, payload, done) {
-    const links = (reply as ReplyWithLinks)[kLinks]
-    if (links === null) {
-      done(null, payload)
-      return
-    }
-    replyLinks.flush(request, reply, links)
-    // With pushDepth > 1, the next hops are promised on this stream: it must stay open until then.
-    if (links.push !== null && links.push.pending.length > 0) {
-      settlePushes(links.push).then(() => { done(null, payload) }, done)
-      return
-    }
-    done(null, payload)
-  }
+  const vulcain = options.vulcain === null ? null : new Vulcain(options.vulcain, options.iriKey, replyLinks.handlerRule)
+  const writeLinks = writeHook(replyLinks)
 
   fastify.addHook('onRoute', function attachPushRelations (this: FastifyInstance, routeOptions) {
-    // reply.preload() can push from any route; its deeper hops need the onSend hook to wait.
-    if (options.push) routeOptions.onSend = appendHook(routeOptions.onSend, writeLinks)
-    const response = routeOptions.schema?.response
-    if (response === undefined) return
     const route = routeName(routeOptions)
     const getSchema = (id: string): unknown => this.getSchema(id)
+    const response = routeOptions.schema?.response
     const compiled = compileRoute(response, getSchema, options, route)
-    if (compiled.unresolved.length === 0 && !hasPlans(compiled.plans)) return
+    const routeVulcain = routeOptions.config?.pushRelations?.vulcain === false ? null : vulcain
+    const annotatedRoute = compiled.unresolved.length > 0 || hasPlans(compiled.plans)
 
-    const state: RouteState = { plans: compiled.plans }
-    const entry = { method: routeOptions.method, url: routeOptions.url, responses: compiled.preloads }
-    annotated.push(entry)
-    if (compiled.unresolved.length > 0) {
-      pending.push({ state, entry, recompile: () => compileRoute(response, getSchema, options, route) })
+    if (annotatedRoute || routeVulcain !== null) {
+      const state: RouteState = { plans: compiled.plans, keys: compiled.keys }
+      routeOptions.preSerialization = appendHook(routeOptions.preSerialization, collectHook(state, options, replyLinks, routeVulcain))
+      if (annotatedRoute) {
+        const entry = { method: routeOptions.method, url: routeOptions.url, responses: compiled.preloads }
+        annotated.push(entry)
+        if (compiled.unresolved.length > 0) {
+          pending.push({ state, entry, recompile: () => compileRoute(response, getSchema, options, route) })
+        }
+        this.log.debug({ route, preloads: compiled.preloads }, 'fastify-push-relations: relations compiled')
+      }
     }
-    this.log.debug({ route, preloads: compiled.preloads }, 'fastify-push-relations: relations compiled')
-    routeOptions.preSerialization = appendHook(routeOptions.preSerialization, collectHook(state, options, replyLinks))
-    if (!options.push) routeOptions.onSend = appendHook(routeOptions.onSend, writeLinks)
+    if (routeVulcain !== null) routeOptions.onSend = appendHook(routeOptions.onSend, varyOnDirectives)
+    // reply.preload() can push from any route, and its deeper hops need this hook to wait.
+    if (annotatedRoute || routeVulcain !== null || options.push) routeOptions.onSend = appendHook(routeOptions.onSend, writeLinks)
   })
 
   // Shared schemas may be added after the routes that use them; Fastify resolves them at ready.
@@ -136,6 +101,7 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
       for (const { state, entry, recompile } of pending) {
         const compiled = recompile()
         state.plans = compiled.plans
+        state.keys = compiled.keys
         entry.responses = compiled.preloads
         if (compiled.unresolved.length > 0) {
           fastify.log.warn({ route: `${String(entry.method)} ${entry.url}`, unresolved: compiled.unresolved },

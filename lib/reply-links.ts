@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { linkParams, type LinkRule } from './annotation.js'
-import { kPushedLinks, pushStateOf, type Pusher } from './http2-push.js'
+import { kPushedLinks, pushStateOf, pushTargets, type Pusher } from './http2-push.js'
 import { writeLinkHeader } from './link-header.js'
 import { LinkSet } from './link-set.js'
 import type { ResolvedOptions } from './options.js'
@@ -26,7 +26,8 @@ declare module 'fastify' {
 
 /** Where a reply's links go out: the header, 103 Early Hints and native pushes. */
 export class ReplyLinks {
-  private readonly handlerRule: LinkRule
+  /** The rule of links that come from no annotation: `reply.preload()`, Vulcain selections of plain strings. */
+  readonly handlerRule: LinkRule
 
   constructor (private readonly options: ResolvedOptions, private readonly pusher: Pusher) {
     this.handlerRule = {
@@ -49,10 +50,10 @@ export class ReplyLinks {
     if (links.push !== null && links.flushedPushes < links.pushes.length) {
       const paths = links.pushes.slice(links.flushedPushes)
       links.flushedPushes = links.pushes.length
-      this.pusher.push(links.push, request, paths)
+      this.pusher.push(links.push, request, pushTargets(links, paths))
     }
     // The pusher of the previous hop reads what this response may push in turn.
-    if (this.options.push && this.options.pushDepth > 1) {
+    if (this.options.push && (this.options.pushDepth > 1 || this.options.vulcain !== null)) {
       (reply.raw as unknown as Record<symbol, unknown>)[kPushedLinks] = links
     }
   }

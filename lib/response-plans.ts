@@ -49,8 +49,27 @@ export function buildRoutePlans (compiled: ReadonlyMap<string, ResponsePlan>): R
   return plans
 }
 
+/** The response key Fastify serializes a 2xx status with, and whether it is a `content` map. */
+export interface ResponseKey {
+  readonly key: string
+  readonly contentMap: boolean
+}
+
+/** For each status from 200 to 299, by `status - 200`: the key that applies, or null. */
+export type ResponseKeys = ReadonlyArray<ResponseKey | null>
+
+/** Resolves Fastify's lookup order for the keys themselves (`contentMaps`: key -> is a content map). */
+export function buildResponseKeys (contentMaps: ReadonlyMap<string, boolean>): ResponseKeys {
+  const keys: Array<ResponseKey | null> = []
+  for (let status = 200; status < 300; status++) {
+    const key = [String(status), '2xx', 'default'].find((candidate) => contentMaps.has(candidate))
+    keys.push(key === undefined ? null : { key, contentMap: contentMaps.get(key) === true })
+  }
+  return keys
+}
+
 /** The media type of a Content-Type value, as Fastify compares it: lower case, without parameters. */
-function mediaTypeOf (contentType: unknown): string {
+export function mediaTypeOf (contentType: unknown): string {
   if (typeof contentType !== 'string') return ''
   const semicolon = contentType.indexOf(';')
   return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase()

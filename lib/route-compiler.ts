@@ -1,6 +1,6 @@
 import { FST_PUSH_RELATIONS_INVALID_ANNOTATION } from './errors.js'
 import type { ResolvedOptions } from './options.js'
-import { buildRoutePlans, isSuccessResponseKey, type ResponsePlan, type RoutePlans } from './response-plans.js'
+import { buildResponseKeys, buildRoutePlans, isSuccessResponseKey, type ResponseKeys, type ResponsePlan, type RoutePlans } from './response-plans.js'
 import { compileResponseSchema, planPointers, type CompileSite, type PlanNode } from './schema-compiler.js'
 
 /** The relations of one response of a route, for introspection. */
@@ -15,6 +15,8 @@ export interface ResponsePreloads {
 
 export interface CompiledRoute {
   readonly plans: RoutePlans
+  /** Which response key serializes each 2xx status (Vulcain re-serializes responses). */
+  readonly keys: ResponseKeys
   readonly preloads: readonly ResponsePreloads[]
   /** `$ref`s not resolvable yet: the route is compiled again at `onReady`. */
   readonly unresolved: readonly string[]
@@ -39,9 +41,10 @@ export function compileRoute (
   route: string
 ): CompiledRoute {
   const compiled = new Map<string, ResponsePlan>()
+  const contentMaps = new Map<string, boolean>()
   const preloads: ResponsePreloads[] = []
   const unresolved = new Set<string>()
-  if (!isObject(response)) return { plans: buildRoutePlans(compiled), preloads, unresolved: [] }
+  if (!isObject(response)) return { plans: buildRoutePlans(compiled), keys: buildResponseKeys(contentMaps), preloads, unresolved: [] }
 
   const compileOne = (schema: unknown, status: string, mediaType?: string): PlanNode | null => {
     const site = { route, response: mediaType === undefined ? status : `${status} ${mediaType}` }
@@ -56,6 +59,7 @@ export function compileRoute (
   for (const [key, value] of Object.entries(response)) {
     const status = key.toLowerCase()
     if (!isSuccessResponseKey(status)) continue
+    contentMaps.set(status, isObject(value) && isObject(value.content))
     if (isObject(value) && isObject(value.content)) {
       const byMediaType = new Map<string, PlanNode | null>()
       for (const [mediaType, entry] of Object.entries(value.content)) {
@@ -67,5 +71,5 @@ export function compileRoute (
       compiled.set(status, compileOne(value, status))
     }
   }
-  return { plans: buildRoutePlans(compiled), preloads, unresolved: [...unresolved] }
+  return { plans: buildRoutePlans(compiled), keys: buildResponseKeys(contentMaps), preloads, unresolved: [...unresolved] }
 }

@@ -1,3 +1,5 @@
+import { encodeUriComponentStrictly } from './percent-encoding.js'
+
 /**
  * RFC 6570 level 1 URI templates (`/authors/{id}`), compiled once at registration.
  *
@@ -52,23 +54,6 @@ export function parseUriTemplate (source: string): UriTemplate | string {
   return { source, variables: [...new Set(parts)], literals, parts }
 }
 
-/** Only unreserved characters stand unencoded in a simple expansion (RFC 6570 section 3.2.2). */
-const UNRESERVED = /^[A-Za-z0-9\-._~]*$/
-/** What `encodeURIComponent` leaves alone but RFC 6570 encodes. */
-const SUB_DELIMS_LEFT_BY_ENCODE_URI_COMPONENT = /[!'()*]/g
-
-function encodeValue (value: string): string | null {
-  if (UNRESERVED.test(value)) return value
-  let encoded: string
-  try {
-    encoded = encodeURIComponent(value)
-  } catch {
-    return null // a lone surrogate has no UTF-8 form: such a value cannot be expanded
-  }
-  return encoded.replace(SUB_DELIMS_LEFT_BY_ENCODE_URI_COMPONENT,
-    (char) => '%' + char.charCodeAt(0).toString(16).toUpperCase())
-}
-
 /** The string form of a variable's value, or null when it has none a URI could hold. */
 export function templateValue (value: unknown): string | null {
   if (typeof value === 'string') return value.length === 0 ? null : value
@@ -87,7 +72,7 @@ export function expandUriTemplate (template: UriTemplate, lookup: (name: string)
   for (let i = 0; i < parts.length; i++) {
     const raw = templateValue(lookup(parts[i] as string))
     if (raw === null) return null
-    const encoded = encodeValue(raw)
+    const encoded = encodeUriComponentStrictly(raw)
     if (encoded === null) return null
     out += encoded + (literals[i + 1] as string)
   }

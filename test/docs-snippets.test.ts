@@ -114,3 +114,35 @@ t.test('docs/http2-push.md: native push and early hints snippets', async (t) => 
   const hints = await load('early-hints', code)
   t.equal((await hints.inject('/books/4')).headers.link, '</authors/4>; rel=preload; as=fetch, </reviews/4>; rel=preload; as=fetch')
 })
+
+t.test('docs/vulcain.md: enabling, the clients and CORS', async (t) => {
+  const guide = snippets('docs/vulcain.md')
+  t.same([...guide.keys()], ['enable', 'client-fetch', 'client-http2', 'cors'])
+  const enabled = await load('vulcain-enable', `${guide.get('enable') as string}\napp.get('/book', async () => ({ title: 'x', author: '/authors/1' }))`)
+  t.same((await enabled.inject({ url: '/book', headers: { fields: '"/title"' } })).json(), { title: 'x' })
+  t.same((await enabled.inject({ url: '/internal', headers: { fields: '"/nothing"' } })).json(), { ok: true }, 'the route that opts out')
+
+  const { buildBookshop } = await t.mockImport<typeof import('../example/bookshop.mjs')>('../example/bookshop.mjs', { 'fastify-push-relations': implementation })
+  const http1 = await buildBookshop({ pushRelations: { vulcain: true } })
+  await http1.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => { await http1.close() })
+  const fetchFile = join(scratch, 'client-fetch.mjs')
+  writeFileSync(fetchFile, (guide.get('client-fetch') as string).replace('http://127.0.0.1:3000', `http://127.0.0.1:${(http1.server.address() as { port: number }).port}`) +
+    '\nexport { book, author }\n')
+  const { book, author } = await import(fetchFile) as { book: unknown, author: Response }
+  t.same(book, { title: 'Nineteen Eighty-Four', author: '/authors/1' })
+  t.same(await author.json(), { '@id': '/authors/1', name: 'George Orwell' })
+
+  const h2 = await buildBookshop({ fastify: { http2: true } as object, pushRelations: { vulcain: true, push: true } })
+  await h2.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => { await h2.close() })
+  const http2File = join(scratch, 'client-http2.mjs')
+  writeFileSync(http2File, (guide.get('client-http2') as string).replace('http://127.0.0.1:3000', `http://127.0.0.1:${(h2.server.address() as { port: number }).port}`) +
+    '\nexport { pushed }\n')
+  const { pushed } = await import(http2File) as { pushed: string[] }
+  t.ok(pushed.includes('/authors/1') && pushed.includes('/authors/2'), `the selected authors were pushed: ${pushed.join(' ')}`)
+
+  const cors = await load('vulcain-cors', `${header}\nimport cors from '@fastify/cors'\nconst app = Fastify()\n${guide.get('cors') as string}\nawait app.register(pushRelations, { vulcain: true })\napp.get('/', async () => ({}))`)
+  const preflight = await cors.inject({ method: 'OPTIONS', url: '/', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' } })
+  t.equal(preflight.headers['access-control-allow-headers'], 'Content-Type, Authorization, Preload, Fields')
+})

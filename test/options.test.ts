@@ -7,7 +7,7 @@ import { defaults, LOWERCASE_TOKEN, resolveOptions, type PushRelationsOptions, t
 
 const CODE = 'FST_PUSH_RELATIONS_INVALID_OPTION'
 /** Every option name, in the order the unknown-option error lists them. */
-const KNOWN = 'rel, as, crossorigin, nopush, maxLinks, maxLinkBytes, iriKey, push, pushDepth, maxPushes, pushTimeout, pushHeaders, earlyHints, origins'
+const KNOWN = 'rel, as, crossorigin, nopush, maxLinks, maxLinkBytes, iriKey, push, pushDepth, maxPushes, pushTimeout, pushHeaders, earlyHints, vulcain, origins'
 
 /** The options of the core feature (the "Options" section), with their defaults. */
 const CORE_DEFAULTS = {

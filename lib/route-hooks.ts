@@ -1,0 +1,77 @@
+import type { onSendHookHandler, preSerializationHookHandler } from 'fastify'
+import { settlePushes } from './http2-push.js'
+import { collectLinks } from './link-collector.js'
+import type { ResolvedOptions } from './options.js'
+import { kLinks, type ReplyLinks, type ReplyWithLinks } from './reply-links.js'
+import { planFor, type ResponseKeys, type RoutePlans } from './response-plans.js'
+import type { Vulcain } from './vulcain.js'
+
+/** The hooks the plugin attaches to a route, in `onRoute`: routes without relations get none. */
+
+/** A route's plans; replaced at `onReady` when a shared schema was missing at registration. */
+export interface RouteState {
+  plans: RoutePlans
+  keys: ResponseKeys
+}
+
+/**
+ * Reads the relations of 2xx object payloads, before serialization, along the route's plan;
+ * with Vulcain, applies the request's `Fields` and `Preload` first.
+ */
+export function collectHook (state: RouteState, options: ResolvedOptions, replyLinks: ReplyLinks, vulcain: Vulcain | null): preSerializationHookHandler {
+  return function collectPushRelations (request, reply, payload, done) {
+    const status = reply.statusCode
+    if (status >= 200 && status < 300 && typeof payload === 'object' && payload !== null) {
+      const plan = planFor(state.plans, status, reply)
+      const directives = vulcain === null ? null : vulcain.directivesOf(request, reply)
+      if (plan !== null || directives !== null) {
+        const links = replyLinks.of(request, reply)
+        try {
+          const view = directives === null ? null : (vulcain as Vulcain).view(reply, payload, state.keys, directives)
+          // Selected relations first: in the query form they are rewritten in the document, and
+          // the x-push fields read after them then name the same URLs.
+          if (view !== null) (vulcain as Vulcain).select(view, plan, links)
+          const complete = plan === null || collectLinks(plan, view === null ? payload : view.document, links, options.iriKey)
+          if (view !== null) payload = (vulcain as Vulcain).payloadOf(view, reply, payload) as typeof payload
+          if (!complete || links.full || links.skipped > 0) {
+            request.log.debug({ cap: links.capped, skipped: links.skipped, depthLimited: !complete, links: links.paths.length },
+              'fastify-push-relations: some relations of this response were not preloaded')
+          }
+        } catch (error) {
+          // A payload getter that throws is the serializer's business; links must never cause a 500.
+          request.log.warn({ err: error }, 'fastify-push-relations: could not read the relations of this response')
+        }
+      }
+    }
+    done(null, payload)
+  }
+}
+
+/** Writes the links not written yet, and promises the pushes; waits for deeper push hops. */
+export function writeHook (replyLinks: ReplyLinks): onSendHookHandler {
+  return function writePushRelations (request, reply, payload, done) {
+    const links = (reply as ReplyWithLinks)[kLinks]
+    if (links === null) {
+      done(null, payload)
+      return
+    }
+    replyLinks.flush(request, reply, links)
+    // With pushDepth > 1 or Vulcain, later hops are promised on this stream: it stays open until then.
+    if (links.push !== null && links.push.pending.length > 0) {
+      settlePushes(links.push).then(() => { done(null, payload) }, done)
+      return
+    }
+    done(null, payload)
+  }
+}
+
+/** Responses of a Vulcain route vary with the directives, whether or not a request used them. */
+export const varyOnDirectives: onSendHookHandler = function varyOnVulcainDirectives (_request, reply, payload, done) {
+  const vary = reply.getHeader('vary')
+  const current = Array.isArray(vary) ? vary.join(', ') : vary === undefined ? '' : String(vary)
+  if (current.trim() !== '*') {
+    const missing = ['Preload', 'Fields'].filter((name) => !new RegExp(`(?:^|,)\\s*${name}\\s*(?:,|$)`, 'i').test(current))
+    if (missing.length > 0) reply.header('vary', current === '' ? missing.join(', ') : `${current}, ${missing.join(', ')}`)
+  }
+  done(null, payload)
+}
