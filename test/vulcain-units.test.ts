@@ -162,3 +162,11 @@ t.test('a JSON route answering another format with its own serializer is left al
   t.equal(response.body, '<book><title>1984</title></book>')
   t.equal(response.headers.link, undefined)
 })
+
+t.test('declared properties next to additionalProperties', async (t) => {
+  const { app } = await buildApp({ vulcain: true })
+  const Schema = { type: 'object', properties: { main: { type: 'string', 'x-push': true }, name: { type: 'string' } }, additionalProperties: { type: 'integer', 'x-push': '/numbers/{n}' } }
+  app.get('/doc', { schema: { response: { 200: Schema } } }, async () => ({ main: '/main', name: '/not-annotated', seven: 7 }))
+  const link = (await app.inject({ url: '/doc', headers: { preload: '"/name", "/seven", "/main"' } })).headers.link
+  t.equal(link, [entry('/main'), entry('/not-annotated'), entry('/numbers/7')].join(', '), 'in document order; a declared name is never read as an additional property')
+})
