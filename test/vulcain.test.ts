@@ -347,3 +347,16 @@ t.test('push without Vulcain selectors follows pushDepth only', async (t) => {
   const response = await h2get(t, origin, '/books/1', { fields: '"/author"' })
   t.same(response.pushes, [], 'Fields alone preloads nothing')
 })
+
+t.test('the extended JSON Pointer example (draft section "Selectors", E7)', async (t) => {
+  const { app } = await buildApp({ vulcain: true })
+  app.get('/shelf', async () => ({
+    books: [
+      { title: '1984', author: 'George Orwell' },
+      { title: "The Handmaid's Tale", author: 'Margaret Atwood' }
+    ]
+  }))
+  const response = await get(app, '/shelf', { fields: '"/books/*/author"', preload: '"/books/*/author"' })
+  t.same(response.body, { books: [{ author: 'George Orwell' }, { author: 'Margaret Atwood' }] }, '/books/*/author selects the author of every book')
+  t.equal(response.link, undefined, 'names are no links: nothing to preload')
+})
