@@ -11,7 +11,8 @@ import pushRelations, { Push } from 'fastify-push-relations'
 
 /**
  * @typedef {'baseline-book' | 'plugin-plain' | 'plugin-book' | 'baseline-collection' | 'plugin-collection' |
- *   'baseline-blob' | 'plugin-blob' | 'naive-blob' | 'latency-h1' | 'latency-h2'} Scenario
+ *   'baseline-blob' | 'plugin-blob' | 'naive-blob' | 'latency-h1' | 'latency-h2' |
+ *   'hooks-book' | 'link-book' | 'hooks-collection' | 'link-collection'} Scenario
  */
 
 /**
@@ -25,7 +26,8 @@ import pushRelations, { Push } from 'fastify-push-relations'
 /** @type {readonly Scenario[]} */
 export const SCENARIOS = [
   'baseline-book', 'plugin-plain', 'plugin-book', 'baseline-collection', 'plugin-collection',
-  'baseline-blob', 'plugin-blob', 'naive-blob', 'latency-h1', 'latency-h2'
+  'baseline-blob', 'plugin-blob', 'naive-blob', 'latency-h1', 'latency-h2',
+  'hooks-book', 'link-book', 'hooks-collection', 'link-collection'
 ]
 
 /**
@@ -156,6 +158,55 @@ export function blobData (size) {
 
 export const BLOB_RELATIONS = 1
 
+// The cost breakdown of (c) and (d) (`--only=breakdown`, not part of the default run): the
+// baseline route with what the plugin adds to a request, one part at a time.
+//   hooks-*: a no-op preSerialization hook and a no-op onSend hook on the route, the two hooks
+//            the plugin adds to an annotated route: what Fastify's hook runners cost;
+//   link-*:  the handler sets the very Link header the plugin writes (a constant string): what
+//            the header's bytes cost Node and the client.
+
+/** @param {ReturnType<typeof bookData>} book */
+function bookLinks (book) {
+  return linkHeader([book.author, book.publisher['@id'], `/series/${book.seriesId}`, ...book.reviews])
+}
+
+/** @param {ReturnType<typeof collectionData>} collection */
+function collectionLinks (collection) {
+  return linkHeader(collection.member.flatMap((item) => [item.author, item.publisher]))
+}
+
+/** @param {string[]} paths */
+function linkHeader (paths) {
+  return [...new Set(paths)].map((path) => `<${path}>; rel=preload; as=fetch`).join(', ')
+}
+
+/**
+ * @param {Scenario} scenario
+ * @returns {Pick<import('fastify').RouteShorthandOptions, 'preSerialization' | 'onSend'>}
+ */
+function breakdownHooks (scenario) {
+  if (!scenario.startsWith('hooks-')) return {}
+  return {
+    preSerialization: (_request, _reply, payload, done) => { done(null, payload) },
+    onSend: (_request, _reply, payload, done) => { done(null, payload) }
+  }
+}
+
+/**
+ * The route's handler: returns the payload (the `link-*` ones set the Link header first).
+ * @param {Scenario} scenario
+ * @param {object} payload
+ * @param {string} link
+ * @returns {import('fastify').RouteHandlerMethod}
+ */
+function handlerOf (scenario, payload, link) {
+  if (!scenario.startsWith('link-')) return async () => payload
+  return async (_request, reply) => {
+    reply.header('link', link)
+    return payload
+  }
+}
+
 /**
  * (f): the naive reference. Without a compiled plan, the links are found after serialization:
  * the body is parsed back with `JSON.parse` in `onSend`, and the relation fields read from it.
@@ -194,19 +245,29 @@ export async function buildApp (scenario, options = {}) {
   switch (scenario) {
     case 'baseline-book':
     case 'plugin-plain':
-    case 'plugin-book': {
+    case 'plugin-book':
+    case 'hooks-book':
+    case 'link-book': {
       const app = Fastify()
-      if (scenario !== 'baseline-book') await app.register(pushRelations)
+      if (scenario === 'plugin-plain' || scenario === 'plugin-book') await app.register(pushRelations)
       const book = bookData(1)
-      app.get('/books/:id', { schema: { response: { 200: bookSchema(scenario === 'plugin-book') } } }, async () => book)
+      app.get('/books/:id', {
+        schema: { response: { 200: bookSchema(scenario === 'plugin-book') } },
+        ...breakdownHooks(scenario)
+      }, handlerOf(scenario, book, bookLinks(book)))
       return app
     }
     case 'baseline-collection':
-    case 'plugin-collection': {
+    case 'plugin-collection':
+    case 'hooks-collection':
+    case 'link-collection': {
       const app = Fastify()
       if (scenario === 'plugin-collection') await app.register(pushRelations)
       const collection = collectionData()
-      app.get('/books', { schema: { response: { 200: collectionSchema(scenario === 'plugin-collection') } } }, async () => collection)
+      app.get('/books', {
+        schema: { response: { 200: collectionSchema(scenario === 'plugin-collection') } },
+        ...breakdownHooks(scenario)
+      }, handlerOf(scenario, collection, collectionLinks(collection)))
       return app
     }
     case 'baseline-blob':

@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url'
  * @property {number} ownMs time inside frames whose script path contains `pathPart`, callees included
  * @property {number} ownShare `ownMs / busyMs`
  * @property {FunctionTime[]} ownInclusive the outermost `pathPart` functions, with their callees
- * @property {FunctionTime[]} ownSelf `pathPart` functions by self time
+ * @property {FunctionTime[]} ownSelf self time of the functions run by own code (own functions,
+ *   and what they call: built-ins, regular expressions, Node and Fastify helpers)
  * @property {FunctionTime[]} topSelf all functions by self time
  */
 
@@ -95,7 +96,6 @@ export function summarizeProfile (profile, pathPart, count = 12, continuation = 
     if (frame.functionName === '(idle)') continue
     const key = `${nameOf(frame)}\t${where(frame)}`
     selfByFunction.set(key, (selfByFunction.get(key) ?? 0) + us)
-    if (frame.url.includes(pathPart)) ownSelfByFunction.set(key, (ownSelfByFunction.get(key) ?? 0) + us)
   }
   const busy = total - idle
 
@@ -117,8 +117,13 @@ export function summarizeProfile (profile, pathPart, count = 12, continuation = 
       const us = self.get(node.id) ?? 0
       own += us
       ownInclusive.set(owner, (ownInclusive.get(owner) ?? 0) + us)
+      const key = `${nameOf(frame)}\t${where(frame)}`
+      ownSelfByFunction.set(key, (ownSelfByFunction.get(key) ?? 0) + us)
     }
-    for (const child of node.children ?? []) stack.push([/** @type {ProfileNode} */ (byId.get(child)), owner])
+    for (const child of node.children ?? []) {
+      const next = byId.get(child)
+      if (next !== undefined) stack.push([next, owner])
+    }
   }
 
   return {
@@ -150,7 +155,7 @@ export function formatSummary (summary, label) {
     for (const row of rows) lines.push(`  ${pct(row.share)}  ${row.name}  ${row.where}`)
   }
   table(`${label}: outermost functions, callees included (% of busy time)`, summary.ownInclusive)
-  table(`${label}: self time`, summary.ownSelf)
+  table(`${label}: self time of what it runs (its functions, built-ins and helpers it calls)`, summary.ownSelf)
   table('all functions: self time', summary.topSelf)
   return lines.join('\n')
 }
