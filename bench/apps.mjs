@@ -12,7 +12,7 @@ import pushRelations, { Push } from 'fastify-push-relations'
 /**
  * @typedef {'baseline-book' | 'plugin-plain' | 'plugin-book' | 'baseline-collection' | 'plugin-collection' |
  *   'baseline-blob' | 'plugin-blob' | 'naive-blob' | 'latency-h1' | 'latency-h2' |
- *   'hooks-book' | 'link-book' | 'hooks-collection' | 'link-collection'} Scenario
+ *   'hooks-book' | 'link-book' | 'hooks-collection' | 'link-collection' | 'control-book'} Scenario
  */
 
 /**
@@ -27,7 +27,7 @@ import pushRelations, { Push } from 'fastify-push-relations'
 export const SCENARIOS = [
   'baseline-book', 'plugin-plain', 'plugin-book', 'baseline-collection', 'plugin-collection',
   'baseline-blob', 'plugin-blob', 'naive-blob', 'latency-h1', 'latency-h2',
-  'hooks-book', 'link-book', 'hooks-collection', 'link-collection'
+  'hooks-book', 'link-book', 'hooks-collection', 'link-collection', 'control-book'
 ]
 
 /**
@@ -244,6 +244,7 @@ export async function buildApp (scenario, options = {}) {
   const size = options.size ?? 100 * 1024
   switch (scenario) {
     case 'baseline-book':
+    case 'control-book': // the baseline again, in another process: an A/A control of the method
     case 'plugin-plain':
     case 'plugin-book':
     case 'hooks-book':

@@ -1,14 +1,17 @@
 // @ts-check
 // `npm run bench`: what the plugin costs, and whether preloading pays (issue #5).
 //
-//   node bench/run.mjs [--quick] [--only=throughput,sweep,memory,latency] [--skip=...]
-//                      [--rounds=N] [--duration=S] [--connections=N] [--rtt=MS]
+//   node bench/run.mjs [--quick] [--only=throughput,sweep,memory,latency,breakdown] [--skip=...]
+//                      [--rounds=N] [--duration=S] [--connections=N] [--rtt=MS] [--no-pin]
 //                      [--profile=scenario[@bytes],...] [--json=FILE]
 //
 // Every server runs in its own process (bench/server.mjs); this process only loads them with
-// autocannon, so that the load generator and the server each have a core. Baseline and
-// variants are loaded in turn, in several rounds, and each variant is reported as a ratio to
-// the baseline of the same round: absolute figures drift on a shared machine, ratios much less.
+// autocannon, so that the load generator and the server each have a core (pinned with taskset
+// where it is there). Baseline and variants are loaded in turn, in several rounds, and each
+// variant is reported as a ratio to the baseline of the same round: absolute figures drift on
+// a shared machine, ratios much less. Each round also loads a group's servers all at once on
+// the servers' core, a steadier cross-check of the same ratios. Runs disturbed by other
+// processes are made again. docs/benchmarks.md describes the method and the last results.
 import { fork, spawnSync } from 'node:child_process'
 import { readFile, readdir, mkdtemp, rm } from 'node:fs/promises'
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os'
@@ -34,7 +37,7 @@ const require = createRequire(import.meta.url)
  * @typedef {PromiseLike<AutocannonResult> & {
  *   on (event: 'response', listener: (client: unknown, statusCode: number, bytes: number, responseTime: number) => void): unknown
  * }} AutocannonInstance
- * @typedef {(options: { url: string, connections: number, duration?: number, amount?: number }) => AutocannonInstance} Autocannon
+ * @typedef {(options: { url: string, connections: number, sampleInt: number, duration?: number, amount?: number }) => AutocannonInstance} Autocannon
  */
 const autocannon = /** @type {Autocannon} */ (require('autocannon'))
 const KB = 1024
@@ -73,7 +76,7 @@ if (flags.help) {
                           and breakdown (what (c) and (d) cost, part by part; not run by default)
   --skip=PARTS            run all parts but these
   --rounds=N              rounds of baseline/variant alternation (default 5, quick 2)
-  --duration=S            seconds per autocannon run (default 3, quick 1)
+  --duration=S            seconds of load per server and round (default 1.5, quick 1)
   --connections=N         autocannon connections (default 10)
   --rtt=MS                round-trip time of the latency benchmark (default 50)
   --profile=LIST          instead of the benchmark: profile these scenarios with --cpu-prof
@@ -113,15 +116,15 @@ const parts = new Set((only ?? [...PARTS]).filter((part) => !skip.includes(part)
 const quick = flags.quick
 const settings = {
   rounds: Math.round(numberFlag(flags.rounds, quick ? 2 : 5, 'rounds')),
-  duration: numberFlag(flags.duration, quick ? 1 : 3, 'duration'),
-  warmup: quick ? 0.5 : 1,
+  duration: numberFlag(flags.duration, quick ? 1 : 1.5, 'duration'),
+  warmup: 0.5,
   connections: Math.round(numberFlag(flags.connections, 10, 'connections')),
   rtt: numberFlag(flags.rtt, 50, 'rtt'),
   memoryRequests: quick ? [2_000, 20_000] : [20_000, 200_000],
   latencyIterations: quick ? 3 : 7,
   sweepSizes: [1 * KB, 10 * KB, 100 * KB, 1 * MB]
 }
-/** The payload of rows (e) and (f), and of the memory check's neighbours. */
+/** The payload size at which (e) is held to its target (the issue's "~100 KB"). */
 const MAIN_BLOB = 100 * KB
 
 // ---------------------------------------------------------------------------------------------
@@ -233,12 +236,10 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
  * @property {number} p99
  * @property {number} requests
  * @property {number} serverCpu server CPU time per wall second (1 = one core)
- * @property {number} cpuPerRequest server CPU time per request, in µs: unlike req/s, it hardly
- *   moves when other processes take turns on the cores
+ * @property {number} cpuPerRequest server CPU time per request, in µs
  * @property {number} loaderCpu this process's CPU time per wall second
  * @property {number} otherCpu CPU time of the rest of the machine per wall second: other
  *   processes (and the kernel's share of loopback traffic that is not charged to either process)
- * @property {number} attempts runs made to get this one (disturbed runs are made again)
  */
 
 /** Busy CPU time of the whole machine so far, in seconds (all cores). */
@@ -258,22 +259,35 @@ function quantile (sorted, q) {
 }
 
 /**
+ * What one autocannon run measured, before it is summed with the other slices of a round.
+ * @typedef {object} Sample
+ * @property {number} count 2xx responses
+ * @property {number} elapsed seconds
+ * @property {Float64Array} latencies ms, one per response
+ * @property {number} serverMicros server CPU time
+ * @property {number} loaderMicros this process's CPU time
+ * @property {number} busy CPU seconds of the whole machine
+ */
+
+/**
  * Loads a server with autocannon, for `duration` seconds or `amount` requests.
  * @param {Server} server
  * @param {{ duration: number } | { amount: number }} run
- * @returns {Promise<LoadResult>}
+ * @returns {Promise<Sample>}
  */
-async function load (server, run) {
+async function sample (server, run) {
   const before = await server.stats()
   const cpuBefore = process.cpuUsage()
   const busyBefore = machineBusy()
-  let latencies = new Float64Array(1 << 16)
+  let latencies = new Float64Array(1 << 14)
   let count = 0
   let bad = 0
   const started = performance.now()
   const instance = autocannon({
     url: `http://127.0.0.1:${server.port}${pathOf(server.scenario)}`,
     connections: settings.connections,
+    // autocannon checks for the end of a run at each sample: 1 s by default, too coarse for slices.
+    sampleInt: 50,
     ...run
   })
   // Latencies are recorded here, in float ms: autocannon's own histogram rounds to whole ms.
@@ -297,27 +311,69 @@ async function load (server, run) {
   if (bad > 0 || result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
     throw new Error(`${server.scenario}: ${bad} non-200 responses, ${result.errors} errors, ${result.timeouts} timeouts`)
   }
-  const sorted = latencies.subarray(0, count).sort()
-  const serverCpu = (after.cpuMicros - before.cpuMicros) / 1e6 / elapsed
-  const loaderCpu = (cpu.user + cpu.system) / 1e6 / elapsed
+  return {
+    count,
+    elapsed,
+    latencies: latencies.subarray(0, count),
+    serverMicros: after.cpuMicros - before.cpuMicros,
+    loaderMicros: cpu.user + cpu.system,
+    busy
+  }
+}
+
+/**
+ * Sums samples of one server into one result.
+ * @param {readonly Sample[]} samples
+ * @returns {LoadResult}
+ */
+function summarize (samples) {
+  let count = 0
+  let elapsed = 0
+  let serverMicros = 0
+  let loaderMicros = 0
+  let busy = 0
+  for (const one of samples) {
+    count += one.count
+    elapsed += one.elapsed
+    serverMicros += one.serverMicros
+    loaderMicros += one.loaderMicros
+    busy += one.busy
+  }
+  const sorted = new Float64Array(count)
+  let offset = 0
+  for (const one of samples) {
+    sorted.set(one.latencies, offset)
+    offset += one.count
+  }
+  sorted.sort()
+  const serverCpu = serverMicros / 1e6 / elapsed
+  const loaderCpu = loaderMicros / 1e6 / elapsed
   return {
     rps: count / elapsed,
     p50: quantile(sorted, 0.5),
     p99: quantile(sorted, 0.99),
     requests: count,
     serverCpu,
-    cpuPerRequest: (after.cpuMicros - before.cpuMicros) / count,
+    cpuPerRequest: serverMicros / count,
     loaderCpu,
-    otherCpu: Math.max(0, busy / elapsed - serverCpu - loaderCpu),
-    attempts: 1
+    otherCpu: Math.max(0, busy / elapsed - serverCpu - loaderCpu)
   }
+}
+
+/**
+ * @param {Server} server
+ * @param {{ duration: number } | { amount: number }} run
+ * @returns {Promise<LoadResult>}
+ */
+async function load (server, run) {
+  return summarize([await sample(server, run)])
 }
 
 /** Other processes busier than this (in cores) during a run make it disturbed. */
 const DISTURBED = 0.15
-/** Runs made at most for one measurement, the first included. */
-const MAX_ATTEMPTS = 4
-/** Disturbed runs made again, and disturbed runs kept because every attempt was disturbed. */
+/** Times a cycle of slices is made at most, the first included. */
+const MAX_ATTEMPTS = 3
+/** Disturbed cycles made again, and disturbed cycles kept because every attempt was disturbed. */
 const disturbance = { redone: 0, kept: 0 }
 
 /**
@@ -330,28 +386,46 @@ function disturbed (outcome) {
   return outcome.otherCpu > DISTURBED || (outcome.serverCpu < 0.85 && outcome.loaderCpu < 0.9)
 }
 
+/** Seconds of one slice: the servers of a group take turns this often. */
+const SLICE = 0.5
+
 /**
- * `load()`, made again (after a pause) when the run was disturbed: bursts of other processes
- * (test suites, builds) would skew this run against the other one of its pair. After
- * `MAX_ATTEMPTS`, the least disturbed run is kept.
- * @param {Server} server
- * @param {{ duration: number }} run
- * @returns {Promise<LoadResult>}
+ * Loads the servers of a group in turn, `duration` seconds each, in slices of `SLICE` seconds
+ * (A B C A B C ...), so that no more than a slice or two separate the figures compared. A
+ * cycle of slices during which other processes got busy (see `disturbed`) is made again,
+ * after a pause; after `MAX_ATTEMPTS` the least disturbed one is kept.
+ * @param {readonly Server[]} servers in the order of the round
+ * @param {number} duration
+ * @returns {Promise<LoadResult[]>} in the order of `servers`
  */
-async function quietLoad (server, run) {
-  /** @type {LoadResult | null} */
-  let best = null
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const outcome = { ...await load(server, run), attempts: attempt }
-    if (best === null || outcome.otherCpu - outcome.serverCpu < best.otherCpu - best.serverCpu) best = { ...outcome }
-    if (!disturbed(outcome)) return { ...outcome }
-    if (attempt < MAX_ATTEMPTS) {
-      disturbance.redone++
-      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt))
+async function alternate (servers, duration) {
+  /** @type {Sample[][]} */
+  const samples = servers.map(() => [])
+  const cycles = Math.max(1, Math.round(duration / SLICE))
+  for (let cycle = 0; cycle < cycles; cycle++) {
+    /** @type {{ made: Sample[], score: number } | null} */
+    let best = null
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      /** @type {Sample[]} */
+      const made = []
+      for (const server of servers) made.push(await sample(server, { duration: SLICE }))
+      const outcomes = made.map((one) => summarize([one]))
+      const score = Math.max(...outcomes.map((outcome) => outcome.otherCpu - outcome.serverCpu))
+      if (!outcomes.some(disturbed)) {
+        best = { made, score }
+        break
+      }
+      if (best === null || score < best.score) best = { made, score }
+      if (attempt === MAX_ATTEMPTS) {
+        disturbance.kept++
+      } else {
+        disturbance.redone++
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt))
+      }
     }
+    best?.made.forEach((one, i) => { samples[i]?.push(one) })
   }
-  disturbance.kept++
-  return /** @type {LoadResult} */ (best)
+  return samples.map(summarize)
 }
 
 /**
@@ -442,8 +516,9 @@ function table (header, rows) {
  * @property {LoadResult[]} baseline one per round
  * @property {Map<string, LoadResult[]>} variants by key, one per round
  * @property {Map<string, number[]>} ratios req/s ratio to the baseline of the same round, by key
- * @property {Map<string, number[]>} cpuRatios the baseline's server CPU time per request over the
- *   variant's, same round, by key: what the req/s ratio would be with the server alone on its core
+ * @property {Map<string, number[]>} shared req/s ratio to the baseline when the group's servers
+ *   are loaded at the same time on one core (pinned runs only), by key: they share the core
+ *   equally, so this is the ratio of their CPU cost per request, and drift hits them all alike
  */
 
 /** @returns {Group[]} */
@@ -464,6 +539,8 @@ function throughputGroups () {
       baseline: 'baseline-book',
       size: undefined,
       variants: [
+        // Same app as the baseline, in another process: how far apart two identical servers measure.
+        { label: '(a) again, other process: A/A control', key: 'control', scenario: 'control-book', links: 0, target: null },
         { label: '(b) plugin, route without x-push', key: 'b', scenario: 'plugin-plain', links: 0, target: 0.99 },
         ...breakdownVariants('book', BOOK_RELATIONS),
         { label: `(c) book, ${BOOK_RELATIONS} x-push relations`, key: 'c', scenario: 'plugin-book', links: BOOK_RELATIONS, target: 0.95 }
@@ -494,68 +571,76 @@ function throughputGroups () {
 }
 
 /**
- * Starts every server of the groups, checks what each one answers, warms them up, then runs
- * the rounds: in each round, each group's baseline and variants in turn (the order rotates
- * from round to round, so no scenario always runs first).
+ * Starts the servers of a group (fresh processes), checks what each one answers, and warms
+ * them up.
+ * @param {Group} group
+ * @returns {Promise<{ servers: Map<Scenario, Server>, bytes: number }>}
+ */
+async function startGroup (group) {
+  const scenarios = [group.baseline, ...group.variants.map((variant) => variant.scenario)]
+  const started = await Promise.all(scenarios.map((scenario) => startServer(scenario, group.size === undefined ? {} : { size: group.size })))
+  /** @type {Map<Scenario, Server>} */
+  const servers = new Map(started.map((server) => [server.scenario, server]))
+  try {
+    const base = await probe(/** @type {Server} */ (servers.get(group.baseline)))
+    if (base.links !== 0) throw new Error(`${group.baseline}: expected no preload link, got ${base.links}`)
+    for (const variant of group.variants) {
+      const answer = await probe(/** @type {Server} */ (servers.get(variant.scenario)))
+      if (answer.links !== variant.links) throw new Error(`${variant.scenario}: expected ${variant.links} preload links, got ${answer.links}`)
+      if (answer.bytes !== base.bytes) throw new Error(`${variant.scenario}: body of ${answer.bytes} bytes, baseline ${base.bytes}`)
+    }
+    for (const server of started) await load(server, { duration: settings.warmup })
+    return { servers, bytes: base.bytes }
+  } catch (error) {
+    await Promise.all(started.map((server) => server.stop()))
+    throw error
+  }
+}
+
+/**
+ * The rounds: in each round, for each group, fresh server processes (so that no one process's
+ * luck with the JIT decides a figure), warmed up, loaded in turn (`alternate`; the order rotates
+ * from round to round, so no scenario always runs first), then all at once on one core.
  * @param {Group[]} groups
  * @returns {Promise<GroupResult[]>}
  */
 async function runThroughput (groups) {
-  /** @type {Map<string, Server>} */
-  const servers = new Map()
-  const keyOf = (/** @type {Scenario} */ scenario, /** @type {number | undefined} */ size) => `${scenario}@${size ?? ''}`
-  const wanted = groups.flatMap((group) => [group.baseline, ...group.variants.map((variant) => variant.scenario)].map((scenario) => ({ scenario, size: group.size })))
-  // Started a few at a time: each one compiles its routes, which takes a core for a moment.
-  for (let i = 0; i < wanted.length; i += 2) {
-    await Promise.all(wanted.slice(i, i + 2).map(async ({ scenario, size }) => {
-      servers.set(keyOf(scenario, size), await startServer(scenario, size === undefined ? {} : { size }))
-    }))
-  }
-  const serverOf = (/** @type {Scenario} */ scenario, /** @type {number | undefined} */ size) => /** @type {Server} */ (servers.get(keyOf(scenario, size)))
-
   /** @type {GroupResult[]} */
-  const results = []
-  for (const group of groups) {
-    const base = await probe(serverOf(group.baseline, group.size))
-    if (base.links !== 0) throw new Error(`${group.baseline}: expected no preload link, got ${base.links}`)
-    for (const variant of group.variants) {
-      const answer = await probe(serverOf(variant.scenario, group.size))
-      if (answer.links !== variant.links) throw new Error(`${variant.scenario}: expected ${variant.links} preload links, got ${answer.links}`)
-      if (answer.bytes !== base.bytes) throw new Error(`${variant.scenario}: body of ${answer.bytes} bytes, baseline ${base.bytes}`)
-    }
-    results.push({ group, bytes: base.bytes, baseline: [], variants: new Map(), ratios: new Map(), cpuRatios: new Map() })
-  }
-
+  const results = groups.map((group) => ({ group, bytes: 0, baseline: [], variants: new Map(), ratios: new Map(), shared: new Map() }))
   const total = groups.reduce((sum, group) => sum + 1 + group.variants.length, 0)
-  process.stderr.write(`warming up ${servers.size} servers (${settings.warmup} s each)...\n`)
-  for (const server of servers.values()) await load(server, { duration: settings.warmup })
-
   for (let round = 0; round < settings.rounds; round++) {
-    process.stderr.write(`round ${round + 1}/${settings.rounds}: ${total} runs of ${settings.duration} s\n`)
+    process.stderr.write(`round ${round + 1}/${settings.rounds}: ${total} servers, ${settings.warmup} s of warm-up and ${settings.duration} s each ` +
+      `in ${SLICE} s turns${pin === null ? '' : ', then each group at once'}\n`)
     for (const result of results) {
       const { group } = result
-      const runs = [null, ...group.variants]
-      const shift = round % runs.length
-      const ordered = [...runs.slice(shift), ...runs.slice(0, shift)]
-      /** @type {LoadResult | undefined} */
-      let baseline
-      /** @type {Array<[Variant, LoadResult]>} */
-      const measured = []
-      for (const variant of ordered) {
-        const outcome = await quietLoad(serverOf(variant === null ? group.baseline : variant.scenario, group.size), { duration: settings.duration })
-        if (variant === null) baseline = outcome
-        else measured.push([variant, outcome])
-      }
-      const base = /** @type {LoadResult} */ (baseline)
-      result.baseline.push(base)
-      for (const [variant, outcome] of measured) {
-        result.variants.set(variant.key, [...(result.variants.get(variant.key) ?? []), outcome])
-        result.ratios.set(variant.key, [...(result.ratios.get(variant.key) ?? []), outcome.rps / base.rps])
-        result.cpuRatios.set(variant.key, [...(result.cpuRatios.get(variant.key) ?? []), base.cpuPerRequest / outcome.cpuPerRequest])
+      const { servers, bytes } = await startGroup(group)
+      try {
+        result.bytes = bytes
+        const serverOf = (/** @type {Variant | null} */ variant) => /** @type {Server} */ (servers.get(variant === null ? group.baseline : variant.scenario))
+        const runs = [null, ...group.variants]
+        const shift = round % runs.length
+        const ordered = [...runs.slice(shift), ...runs.slice(0, shift)]
+        const outcomes = await alternate(ordered.map(serverOf), settings.duration)
+        const base = /** @type {LoadResult} */ (outcomes[ordered.indexOf(null)])
+        result.baseline.push(base)
+        for (const variant of group.variants) {
+          const outcome = /** @type {LoadResult} */ (outcomes[ordered.indexOf(variant)])
+          result.variants.set(variant.key, [...(result.variants.get(variant.key) ?? []), outcome])
+          result.ratios.set(variant.key, [...(result.ratios.get(variant.key) ?? []), outcome.rps / base.rps])
+        }
+        if (pin !== null) {
+          // The same comparison once more, all at once on the servers' core (see GroupResult.shared).
+          const [alone, ...others] = await Promise.all(runs.map((variant) => load(serverOf(variant), { duration: settings.duration })))
+          group.variants.forEach((variant, i) => {
+            const ratio = /** @type {LoadResult} */ (others[i]).rps / /** @type {LoadResult} */ (alone).rps
+            result.shared.set(variant.key, [...(result.shared.get(variant.key) ?? []), ratio])
+          })
+        }
+      } finally {
+        await Promise.all([...servers.values()].map((server) => server.stop()))
       }
     }
   }
-  await Promise.all([...servers.values()].map((server) => server.stop()))
   return results
 }
 
@@ -600,40 +685,44 @@ function ratioTable (results) {
       rows.push([
         variant.label,
         spread(ratios, fmt.ratio),
-        spread(result.cpuRatios.get(variant.key) ?? [], fmt.ratio),
+        pin === null ? 'n/a' : spread(result.shared.get(variant.key) ?? [], fmt.ratio),
         target === null ? '' : `>= ${target.toFixed(2)}`,
         target === null ? '' : median(ratios) >= target ? 'holds' : `MISSED by ${((target - median(ratios)) * 100).toFixed(1)} pts`
       ])
     }
   }
-  return table(['variant', 'req/s ratio to (a)', 'cpu/req ratio (a)/(x)', 'target', 'verdict (req/s)'], rows)
+  return table(['variant', 'req/s ratio, alternating', 'req/s ratio, one core at once', 'target', 'verdict (alternating)'], rows)
 }
 
 /**
- * (e) must not fall as the payload grows from 1 KB to 1 MB; (f) does.
+ * (e) must not fall as the payload grows from 1 KB to 1 MB; (f) does. Judged on the medians of
+ * the ratios of one kind (`alternating` or `one core`); a change within `SWEEP_TOLERANCE` is noise.
  * @param {GroupResult[]} results
+ * @param {'ratios' | 'shared'} kind
+ * @returns {string | null}
  */
-function sweepVerdicts (results) {
+function sweepVerdict (results, kind) {
   const blobs = results.filter((result) => result.group.size !== undefined)
-  if (blobs.length < 2) return null
-  const first = /** @type {GroupResult} */ (blobs[0])
-  const last = /** @type {GroupResult} */ (blobs[blobs.length - 1])
-  const ratioOf = (/** @type {GroupResult} */ result, /** @type {string} */ kind) => median(result.ratios.get(`${kind}@${result.group.size}`) ?? [])
-  const e = { from: ratioOf(first, 'e'), to: ratioOf(last, 'e') }
-  const f = { from: ratioOf(first, 'f'), to: ratioOf(last, 'f') }
-  const range = `${fmt.bytes(first.group.size ?? 0)} -> ${fmt.bytes(last.group.size ?? 0)}`
-  // Ratios of the same round move by a point or two from noise alone: a fall is a drop beyond that.
-  const tolerance = 0.02
-  return {
-    e,
-    f,
-    eHolds: e.to >= e.from - tolerance,
-    fFalls: f.to < f.from - tolerance,
-    text: [
-      `(e) ratio ${range}: ${fmt.ratio(e.from)} -> ${fmt.ratio(e.to)}: ${e.to >= e.from - tolerance ? 'does not fall (holds)' : 'FALLS (missed)'}`,
-      `(f) ratio ${range}: ${fmt.ratio(f.from)} -> ${fmt.ratio(f.to)}: ${f.to < f.from - tolerance ? 'falls, as expected' : 'does not fall'}`
-    ].join('\n')
-  }
+  if (blobs.length < 2 || blobs.some((result) => result[kind].size === 0)) return null
+  const series = (/** @type {string} */ variant) => blobs.map((result) => ({
+    size: result.group.size ?? 0,
+    ratio: median(result[kind].get(`${variant}@${result.group.size}`) ?? [])
+  }))
+  /** @typedef {{ size: number, ratio: number }} Point */
+  const [eFirst, ...eRest] = /** @type {[Point, ...Point[]]} */ (series('e'))
+  const [fFirst, ...fRest] = /** @type {[Point, ...Point[]]} */ (series('f'))
+  const lowest = (/** @type {Point[]} */ points) => points.reduce((low, point) => point.ratio < low.ratio ? point : low)
+  const eLow = lowest(eRest)
+  const fLow = lowest(fRest)
+  const line = (/** @type {Point[]} */ points) => points.map((point) => `${fmt.ratio(point.ratio)} (${fmt.bytes(point.size)})`).join(' -> ')
+  const drop = (/** @type {Point} */ from, /** @type {Point} */ to) => `${((from.ratio - to.ratio) * 100).toFixed(1)} pts at ${fmt.bytes(to.size)}`
+  const label = kind === 'ratios' ? 'alternating' : 'one core at once'
+  return [
+    `(e) as the payload grows, ${label}: ${line([eFirst, ...eRest])}: ` +
+      (eLow.ratio >= eFirst.ratio - SWEEP_TOLERANCE ? 'does not fall (holds)' : `FALLS by ${drop(eFirst, eLow)} (missed)`),
+    `(f) as the payload grows, ${label}: ${line([fFirst, ...fRest])}: ` +
+      (fLow.ratio < fFirst.ratio - SWEEP_TOLERANCE ? `falls, by ${drop(fFirst, fLow)}` : 'does not fall')
+  ].join('\n')
 }
 
 /**
@@ -657,6 +746,9 @@ async function runMemory () {
 }
 
 /** @typedef {Awaited<ReturnType<typeof runMemory>>} MemoryResult */
+
+/** A change of a sweep ratio smaller than this is noise, not a fall. */
+const SWEEP_TOLERANCE = 0.02
 
 /** "A few MB": the heap may move by this much between the two counts. */
 const MEMORY_TOLERANCE = 3 * MB
@@ -807,35 +899,49 @@ async function main () {
   ${pin === null ? 'processes not pinned to cores' : `servers pinned to core ${pin.server}, load generator to core 0 (taskset)`}`)
 
   /** @type {Record<string, unknown>} */
-  const raw = { machine: info, settings }
+  const raw = { machine: info, settings, pinned: pin !== null, disturbance }
   const groups = throughputGroups()
   /** @type {string[]} */
   const verdicts = []
   if (groups.length > 0) {
     const results = await runThroughput(groups)
-    console.log('\nThroughput and latency overhead (req/s and latency: median (min–max) over the rounds; ratio: to the baseline of the same round)\n')
+    console.log('\nThroughput and latency overhead: each server alone, in turn (median (min–max) over the rounds)\n')
     console.log(absoluteTable(results))
-    console.log('')
+    console.log('\nRatios to the baseline of the same round (median (min–max)). Alternating: the runs above, ' +
+      'as the targets are defined. One core at once: a cross-check, the group\'s servers loaded together on one core, ' +
+      'sharing it equally: drift hits them alike, so it is steadier.\n')
     console.log(ratioTable(results))
-    console.log(`\nruns made again because other processes took over ${DISTURBED} of a core (or the server was starved): ${disturbance.redone}; ` +
-      `disturbed runs kept after ${MAX_ATTEMPTS} attempts: ${disturbance.kept}`)
+    console.log(`\ncycles of slices made again because other processes took over ${DISTURBED} of a core (or the server was starved): ` +
+      `${disturbance.redone}; disturbed cycles kept after ${MAX_ATTEMPTS} attempts: ${disturbance.kept}`)
+    const control = results.find((result) => result.ratios.has('control'))
+    if (control !== undefined) {
+      const shared = control.shared.get('control')
+      verdicts.push(`noise floor, (a) against itself in another process: alternating ${fmt.ratio(median(control.ratios.get('control') ?? []))}` +
+        (shared === undefined ? '' : `; one core at once ${fmt.ratio(median(shared))}`))
+    }
     for (const result of results) {
       for (const variant of result.group.variants) {
         if (variant.target === null) continue
-        const ratio = median(result.ratios.get(variant.key) ?? [])
-        verdicts.push(`${variant.label}: ratio ${fmt.ratio(ratio)}, target >= ${variant.target}: ${ratio >= variant.target ? 'holds' : 'MISSED'}`)
+        const target = variant.target
+        const judge = (/** @type {number} */ ratio) => `${fmt.ratio(ratio)} ${ratio >= target ? 'holds' : `MISSED by ${((target - ratio) * 100).toFixed(1)} pts`}`
+        const shared = result.shared.get(variant.key)
+        verdicts.push(`${variant.label}, target >= ${target.toFixed(2)}: alternating ${judge(median(result.ratios.get(variant.key) ?? []))}` +
+          (shared === undefined ? '' : `; one core at once ${judge(median(shared))}`))
       }
     }
-    const sweep = sweepVerdicts(results)
-    if (sweep !== null) {
-      console.log('\nPayload sweep (ratios of (e) and (f) to the baseline of the same round)\n')
-      console.log(table(['body', '(e) plugin', '(f) naive JSON.parse'], results.filter((result) => result.group.size !== undefined).map((result) => [
+    const sweep = [sweepVerdict(results, 'ratios'), sweepVerdict(results, 'shared')].filter((text) => text !== null)
+    if (sweep.length > 0) {
+      console.log('\nPayload sweep: req/s ratios of (e) and (f) to the baseline of the same round, alternating and on one core at once\n')
+      const sharedOf = (/** @type {GroupResult} */ result, /** @type {string} */ key) => pin === null ? 'n/a' : spread(result.shared.get(key) ?? [], fmt.ratio)
+      console.log(table(['body', '(e) plugin', '(e) one core', '(f) naive JSON.parse', '(f) one core'], results.filter((result) => result.group.size !== undefined).map((result) => [
         fmt.bytes(result.bytes),
         spread(result.ratios.get(`e@${result.group.size}`) ?? [], fmt.ratio),
-        spread(result.ratios.get(`f@${result.group.size}`) ?? [], fmt.ratio)
+        sharedOf(result, `e@${result.group.size}`),
+        spread(result.ratios.get(`f@${result.group.size}`) ?? [], fmt.ratio),
+        sharedOf(result, `f@${result.group.size}`)
       ])))
-      console.log(sweep.text)
-      verdicts.push(sweep.text)
+      console.log(sweep.join('\n'))
+      verdicts.push(...sweep)
     }
     raw.throughput = results.map((result) => ({
       group: result.group,
@@ -843,7 +949,7 @@ async function main () {
       baseline: result.baseline,
       variants: Object.fromEntries(result.variants),
       ratios: Object.fromEntries(result.ratios),
-      cpuRatios: Object.fromEntries(result.cpuRatios)
+      shared: Object.fromEntries(result.shared)
     }))
   }
   if (parts.has('memory')) {
