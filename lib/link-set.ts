@@ -3,7 +3,7 @@ import type { LinkRule } from './annotation.js'
 import type { PushState } from './http2-push.js'
 import type { ResolvedOptions } from './options.js'
 import { Remainders } from './vulcain-selectors.js'
-import { toPreloadPath, type ReferenceBase } from './uri-reference.js'
+import { isReadyPath, toPreloadPath, type ReferenceBase } from './uri-reference.js'
 
 /** Why a response got fewer links than its payload holds; reported at debug level. */
 export type CapReason = 'maxLinks' | 'maxLinkBytes' | 'maxCandidates'
@@ -55,7 +55,7 @@ export class LinkSet {
   readonly paths: string[] = []
   /** The Link entry of each path: `</authors/1>; rel=preload; as=fetch`. */
   readonly entries: string[] = []
-  /** The paths whose entry allows a push (no `nopush` from options or annotation). */
+  /** The paths whose entry allows a push (no `nopush`); kept only when the `push` option is on. */
   readonly pushable: string[] = []
   /** The paths this response pushes natively, in order (their entries say `nopush`). */
   readonly pushes: string[] = []
@@ -73,14 +73,19 @@ export class LinkSet {
   private candidates = 0
   private readonly candidateLimit: number
   private readonly seen = new Set<string>()
-  private readonly base: RequestBase
+  private requestBase: RequestBase | null = null
 
   /**
    * @param push the request's push state when links are pushed natively (HTTP/2), else null
    */
-  constructor (private readonly options: ResolvedOptions, request: FastifyRequest, readonly push: PushState | null = null) {
-    this.base = new RequestBase(request)
+  constructor (private readonly options: ResolvedOptions, private readonly request: FastifyRequest, readonly push: PushState | null = null) {
     this.candidateLimit = maxCandidates(options)
+  }
+
+  /** Made on first need: path references (the common case) never need it. */
+  private get base (): RequestBase {
+    this.requestBase ??= new RequestBase(this.request)
+    return this.requestBase
   }
 
   get full (): boolean {
@@ -103,16 +108,15 @@ export class LinkSet {
       this.capped = 'maxCandidates'
       return null
     }
-    const { maxLinks, maxLinkBytes, origins } = this.options
-    const path = toPreloadPath(reference, this.base, origins, maxLinkBytes)
+    // A path added before is its own normal form: a repeated relation costs one lookup.
+    if (this.seen.has(reference)) return this.repeated(reference, selected)
+    const path = this.normalize(reference)
     if (path === null) {
       this.skipped++
       return null
     }
-    if (this.seen.has(path)) {
-      if (selected && !this.selected.has(path)) this.selected.set(path, new Remainders())
-      return path
-    }
+    if (path !== reference && this.seen.has(path)) return this.repeated(path, selected)
+    const { maxLinks, maxLinkBytes } = this.options
     if (this.paths.length === maxLinks) {
       this.capped = 'maxLinks'
       return null
@@ -121,7 +125,7 @@ export class LinkSet {
     // A link pushed natively says `nopush`, so that a proxy in front does not push it again.
     const pushNow = push !== null && !rule.nopush && push.canClaim(path)
     const pushed = pushNow || (push !== null && !rule.nopush && push.wasPromised(path))
-    const entry = '<' + path + '>' + rule.params + (pushed ? '; nopush' : '')
+    const entry = pushed ? '<' + path + '>' + rule.params + '; nopush' : '<' + path + '>' + rule.params
     const bytes = this.bytes + entry.length + (this.paths.length === 0 ? 0 : 2)
     if (bytes > maxLinkBytes) {
       this.capped = 'maxLinkBytes'
@@ -131,13 +135,23 @@ export class LinkSet {
     this.paths.push(path)
     this.entries.push(entry)
     this.bytes = bytes
-    if (!rule.nopush) this.pushable.push(path)
+    if (!rule.nopush && this.options.push) this.pushable.push(path)
     if (pushNow) {
       push.claim(path)
       this.pushes.push(path)
     }
     if (selected) this.selected.set(path, new Remainders())
     return path
+  }
+
+  private repeated (path: string, selected: boolean): string {
+    if (selected && !this.selected.has(path)) this.selected.set(path, new Remainders())
+    return path
+  }
+
+  private normalize (reference: string): string | null {
+    const { maxLinkBytes, origins } = this.options
+    return isReadyPath(reference, maxLinkBytes) ? reference : toPreloadPath(reference, this.base, origins, maxLinkBytes)
   }
 
   /** The remaining Vulcain selectors of a selected path (added with `selected`). */

@@ -274,3 +274,13 @@ t.test('the debug log says when values were skipped', async (t) => {
   t.equal((await app.inject('/')).headers.link, '</ok>; rel=preload; as=fetch')
   t.match(logs.find((line) => line.msg.includes('not preloaded')), { level: 20, skipped: 2, cap: null, links: 1, depthLimited: false })
 })
+
+t.test('spellings of the same resource are one entry', async (t) => {
+  const { app } = await buildApp()
+  app.get('/books/:id', { schema: { response: { 200: Type.Object({ links: Push(Type.Array(Type.String())) }) } } }, async () => ({
+    links: ['/authors/1', 'http://api.example.com/authors/1', '../authors/1', '/authors/1#bio', '/authors/%31']
+  }))
+  const response = await app.inject({ url: '/books/1', headers: { host: 'api.example.com' } })
+  t.equal(response.headers.link, '</authors/1>; rel=preload; as=fetch, </authors/%31>; rel=preload; as=fetch',
+    'what normalizes to the same path is one entry (percent-encoded unreserved characters are kept as written)')
+})
