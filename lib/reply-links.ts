@@ -20,7 +20,7 @@ declare module 'fastify' {
      * `earlyHints` option, and pushes them with the `push` option over HTTP/2. Call it as soon
      * as the handler knows them, before slow work.
      */
-    preload (...uris: string[]): FastifyReply
+    preload (...uris: string[]): this
   }
 }
 

@@ -50,3 +50,16 @@ expectType<PushAnnotation>({ crossorigin: 'use-credentials' })
 // The decorator.
 const routes: RoutePreloads[] = app.pushRelations.routes()
 expectType<readonly string[] | undefined>(routes[0]?.responses[0]?.pointers)
+
+// reply.preload() and the per-route configuration.
+app.get('/typed', { config: { pushRelations: { vulcain: false } } }, async (_request, reply) => {
+  const same: typeof reply = reply.preload('/authors/1', '/authors/2')
+  // @ts-expect-error reply.preload takes URI references (strings)
+  reply.preload(42)
+  return same
+})
+// @ts-expect-error the per-route setting is a boolean
+app.get('/typed-wrong', { config: { pushRelations: { vulcain: 'no' } } }, async () => ({}))
+await app.register(pushRelations, { vulcain: { maxSelectors: 8, maxSelectorDepth: 4, maxDirectiveBytes: 1024, query: false }, push: true, pushDepth: 2, maxPushes: 5, pushTimeout: 100, pushHeaders: ['authorization'], earlyHints: true })
+// @ts-expect-error unknown Vulcain limits are rejected
+await app.register(pushRelations, { vulcain: { maxSelector: 8 } })
