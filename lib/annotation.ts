@@ -1,4 +1,4 @@
-import { LOWERCASE_TOKEN, type CrossOrigin, type ResolvedOptions } from './options.js'
+import { isCrossOrigin, LOWERCASE_TOKEN, type CrossOrigin, type ResolvedOptions } from './options.js'
 import { parseUriTemplate, type UriTemplate } from './uri-template.js'
 
 /** The per-field form of `x-push`, to override the plugin's options for one relation. */
@@ -47,7 +47,7 @@ const OBJECT_KEYS = new Set(['template', 'rel', 'as', 'crossorigin', 'nopush'])
  */
 export function parseAnnotation (value: unknown, options: ResolvedOptions): LinkRule | null | string {
   if (value === false) return null
-  if (value === true) return ruleOf(null, options.rel, options.as, options.crossorigin, options.nopush)
+  if (value === true) return defaultRule(options)
   if (typeof value === 'string') return withTemplate(value, options.rel, options.as, options.crossorigin, options.nopush)
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return `must be true, a URI template string or an object, received ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`
@@ -59,9 +59,7 @@ export function parseAnnotation (value: unknown, options: ResolvedOptions): Link
   const { template, rel = options.rel, as = options.as, crossorigin = options.crossorigin, nopush = options.nopush } = annotation
   if (typeof rel !== 'string' || !LOWERCASE_TOKEN.test(rel)) return '"rel" must be a lower-case token such as "preload"'
   if (typeof as !== 'string' || !LOWERCASE_TOKEN.test(as)) return '"as" must be a lower-case token such as "fetch"'
-  if (crossorigin !== false && crossorigin !== 'anonymous' && crossorigin !== 'use-credentials') {
-    return '"crossorigin" must be "anonymous", "use-credentials" or false'
-  }
+  if (!isCrossOrigin(crossorigin)) return '"crossorigin" must be "anonymous", "use-credentials" or false'
   if (typeof nopush !== 'boolean') return '"nopush" must be a boolean'
   if (template === undefined) return ruleOf(null, rel, as, crossorigin, nopush)
   if (typeof template !== 'string') return '"template" must be a string'
@@ -77,6 +75,11 @@ function withTemplate (source: string, rel: string, as: string, crossorigin: Cro
 
 function ruleOf (template: UriTemplate | null, rel: string, as: string, crossorigin: CrossOrigin | false, nopush: boolean): LinkRule {
   return { template, params: linkParams(rel, as, crossorigin, nopush), nopush }
+}
+
+/** The rule of links no annotation describes: `reply.preload()`, Vulcain selections of plain strings. */
+export function defaultRule (options: ResolvedOptions): LinkRule {
+  return ruleOf(null, options.rel, options.as, options.crossorigin, options.nopush)
 }
 
 /** Two annotations on the same value agree when they produce the same links. */

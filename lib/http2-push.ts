@@ -1,5 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance, FastifyRequest, LightMyRequestResponse } from 'fastify'
 import { constants, type Http2ServerRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2'
 import type { ResolvedOptions } from './options.js'
 
@@ -74,9 +73,14 @@ export class PushState {
   /** Reserves a push of `path`; false when `canClaim` says no. */
   claim (path: string): boolean {
     if (!this.canClaim(path)) return false
+    this.reserve(path)
+    return true
+  }
+
+  /** Reserves a push of `path` that `canClaim` allowed. */
+  reserve (path: string): void {
     this.promised.add(path)
     this.remaining--
-    return true
   }
 }
 
@@ -177,7 +181,8 @@ export class Pusher {
     let response: LightMyRequestResponse | null
     try {
       response = await Promise.race([
-        this.fastify.inject({ method: 'GET', url: path, headers: { ...headers, host: request.host } }),
+        // The client's address and host too: routes that check them answer as for a direct request.
+        this.fastify.inject({ method: 'GET', url: path, headers: { ...headers, host: request.host }, remoteAddress: request.ip }),
         timeout
       ])
     } catch (error) {

@@ -8,14 +8,6 @@ import { isReadyPath, toPreloadPath, type ReferenceBase } from './uri-reference.
 /** Why a response got fewer links than its payload holds; reported at debug level. */
 export type CapReason = 'maxLinks' | 'maxLinkBytes' | 'maxCandidates'
 
-/**
- * Relations looked at per response at most, valid or not. A payload with thousands of invalid
- * values (or thousands of duplicates) stops costing anything past this.
- */
-export function maxCandidates (options: ResolvedOptions): number {
-  return Math.max(1024, options.maxLinks * 32)
-}
-
 /** The request a payload answers, as the base of its relative references; computed on demand. */
 class RequestBase implements ReferenceBase {
   private cachedPath: string | undefined
@@ -76,10 +68,10 @@ export class LinkSet {
   private requestBase: RequestBase | null = null
 
   /**
-   * @param push the request's push state when links are pushed natively (HTTP/2), else null
+   * @param pushState the request's push state when links are pushed natively (HTTP/2), else null
    */
-  constructor (private readonly options: ResolvedOptions, private readonly request: FastifyRequest, readonly push: PushState | null = null) {
-    this.candidateLimit = maxCandidates(options)
+  constructor (private readonly options: ResolvedOptions, private readonly request: FastifyRequest, readonly pushState: PushState | null = null) {
+    this.candidateLimit = options.maxCandidates
   }
 
   /** Made on first need: path references (the common case) never need it. */
@@ -121,7 +113,7 @@ export class LinkSet {
       this.capped = 'maxLinks'
       return null
     }
-    const push = this.push
+    const push = this.pushState
     // A link pushed natively says `nopush`, so that a proxy in front does not push it again.
     const pushNow = push !== null && !rule.nopush && push.canClaim(path)
     const pushed = pushNow || (push !== null && !rule.nopush && push.wasPromised(path))
@@ -137,7 +129,7 @@ export class LinkSet {
     this.bytes = bytes
     if (!rule.nopush && this.options.push) this.pushable.push(path)
     if (pushNow) {
-      push.claim(path)
+      push.reserve(path)
       this.pushes.push(path)
     }
     if (selected) this.selected.set(path, new Remainders())

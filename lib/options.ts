@@ -61,6 +61,11 @@ export interface ResolvedOptions {
   readonly earlyHints: boolean
   /** Null when the protocol is off. */
   readonly vulcain: ResolvedVulcainOptions | null
+  /**
+   * Relations looked at per response at most, valid or not: a payload with thousands of invalid
+   * values (or of duplicates) stops costing anything past this.
+   */
+  readonly maxCandidates: number
 }
 
 export const defaults = {
@@ -80,7 +85,7 @@ export const defaults = {
   vulcain: false
 } as const
 
-export const vulcainDefaults = {
+const vulcainDefaults = {
   maxSelectors: 32,
   maxSelectorDepth: 16,
   maxDirectiveBytes: 4096,
@@ -116,22 +121,28 @@ function token (name: string, value: unknown): string {
   return value
 }
 
-function integer (name: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    fail(name, `must be an integer >= ${min}`, value)
+function integer (name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    fail(name, max === Number.MAX_SAFE_INTEGER ? `must be an integer >= ${min}` : `must be an integer from ${min} to ${max}`, value)
   }
   return value
 }
+
+/** The longest delay `setTimeout` honors; longer ones fire at once. */
+const MAX_TIMER_DELAY = 2_147_483_647
 
 function boolean (name: string, value: unknown): boolean {
   if (typeof value !== 'boolean') fail(name, 'must be a boolean', value)
   return value
 }
 
+/** The values `crossorigin` takes, as an option and in an annotation. */
+export function isCrossOrigin (value: unknown): value is CrossOrigin | false {
+  return value === false || value === 'anonymous' || value === 'use-credentials'
+}
+
 function crossorigin (value: unknown): CrossOrigin | false {
-  if (value !== false && value !== 'anonymous' && value !== 'use-credentials') {
-    fail('crossorigin', 'must be "anonymous", "use-credentials" or false', value)
-  }
+  if (!isCrossOrigin(value)) fail('crossorigin', 'must be "anonymous", "use-credentials" or false', value)
   return value
 }
 
@@ -192,21 +203,23 @@ export function resolveOptions (options: PushRelationsOptions = {}): ResolvedOpt
       throw new FST_PUSH_RELATIONS_INVALID_OPTION(name, `is not a known option (known: ${[...KNOWN_OPTIONS].join(', ')})`)
     }
   }
+  const maxLinks = options.maxLinks === undefined ? defaults.maxLinks : integer('maxLinks', options.maxLinks, 1)
   return {
     rel: options.rel === undefined ? defaults.rel : token('rel', options.rel),
     as: options.as === undefined ? defaults.as : token('as', options.as),
     crossorigin: options.crossorigin === undefined ? defaults.crossorigin : crossorigin(options.crossorigin),
     nopush: options.nopush === undefined ? defaults.nopush : boolean('nopush', options.nopush),
-    maxLinks: options.maxLinks === undefined ? defaults.maxLinks : integer('maxLinks', options.maxLinks, 1),
+    maxLinks,
     maxLinkBytes: options.maxLinkBytes === undefined ? defaults.maxLinkBytes : integer('maxLinkBytes', options.maxLinkBytes, 1),
     iriKey: options.iriKey === undefined ? defaults.iriKey : iriKey(options.iriKey),
     origins: options.origins === undefined ? new Set() : origins(options.origins),
     push: options.push === undefined ? defaults.push : boolean('push', options.push),
     pushDepth: options.pushDepth === undefined ? defaults.pushDepth : integer('pushDepth', options.pushDepth, 1),
     maxPushes: options.maxPushes === undefined ? defaults.maxPushes : integer('maxPushes', options.maxPushes, 1),
-    pushTimeout: options.pushTimeout === undefined ? defaults.pushTimeout : integer('pushTimeout', options.pushTimeout, 1),
+    pushTimeout: options.pushTimeout === undefined ? defaults.pushTimeout : integer('pushTimeout', options.pushTimeout, 1, MAX_TIMER_DELAY),
     pushHeaders: options.pushHeaders === undefined ? defaults.pushHeaders : pushHeaders(options.pushHeaders),
     earlyHints: options.earlyHints === undefined ? defaults.earlyHints : boolean('earlyHints', options.earlyHints),
-    vulcain: options.vulcain === undefined ? null : vulcain(options.vulcain)
+    vulcain: options.vulcain === undefined ? null : vulcain(options.vulcain),
+    maxCandidates: Math.max(1024, maxLinks * 32)
   }
 }

@@ -117,16 +117,22 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
   done()
 }
 
+/** Methods whose responses can carry a payload with relations (HEAD follows GET). */
+const PAYLOAD_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
+
 /**
  * `onRoute` only sees routes registered after it is added: earlier ones would silently get no
- * links. Such routes are already in the router when the plugin loads, so they are named here.
+ * links. Such routes are already in the router when the plugin loads, so they are named here
+ * (OPTIONS routes, like @fastify/cors's preflight, carry no payload and are left out).
  */
 function warnAboutEarlierRoutes (fastify: FastifyInstance): void {
-  const earlier = fastify.printRoutes({ commonPrefix: false })
-  if (!earlier.includes('── ')) return // an empty router prints "(empty tree)"
+  const earlier = PAYLOAD_METHODS
+    .map((method) => fastify.printRoutes({ commonPrefix: false, method }))
+    .filter((tree) => tree.includes('── ')) // an empty router prints "(empty tree)"
+  if (earlier.length === 0) return
   fastify.log.warn(
     'fastify-push-relations was registered after these routes and cannot see their x-push annotations; ' +
-    'register it before your routes (await fastify.register(pushRelations)):\n' + earlier
+    'register it before your routes (await fastify.register(pushRelations)):\n' + earlier.join('')
   )
 }
 

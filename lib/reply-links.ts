@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { linkParams, type LinkRule } from './annotation.js'
+import { defaultRule, type LinkRule } from './annotation.js'
 import { kPushedLinks, pushStateOf, pushTargets, type Pusher } from './http2-push.js'
 import { writeLinkHeader } from './link-header.js'
 import { LinkSet } from './link-set.js'
@@ -30,11 +30,7 @@ export class ReplyLinks {
   readonly handlerRule: LinkRule
 
   constructor (private readonly options: ResolvedOptions, private readonly pusher: Pusher) {
-    this.handlerRule = {
-      template: null,
-      params: linkParams(options.rel, options.as, options.crossorigin, options.nopush),
-      nopush: options.nopush
-    }
+    this.handlerRule = defaultRule(options)
   }
 
   /** The reply's link set, created on first use (with its push state on HTTP/2). */
@@ -47,10 +43,10 @@ export class ReplyLinks {
   /** Writes the entries not written yet and promises the pushes not promised yet. */
   flush (request: FastifyRequest, reply: FastifyReply, links: LinkSet): void {
     writeLinkHeader(reply, links, this.options.maxLinkBytes)
-    if (links.push !== null && links.flushedPushes < links.pushes.length) {
+    if (links.pushState !== null && links.flushedPushes < links.pushes.length) {
       const paths = links.pushes.slice(links.flushedPushes)
       links.flushedPushes = links.pushes.length
-      this.pusher.push(links.push, request, pushTargets(links, paths))
+      this.pusher.push(links.pushState, request, pushTargets(links, paths))
     }
     // The pusher of the previous hop reads what this response may push in turn.
     if (this.options.push && (this.options.pushDepth > 1 || this.options.vulcain !== null)) {

@@ -2,6 +2,7 @@ import { FST_PUSH_RELATIONS_INVALID_ANNOTATION } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { buildResponseKeys, buildRoutePlans, isSuccessResponseKey, type ResponseKeys, type ResponsePlan, type RoutePlans } from './response-plans.js'
 import { compileResponseSchema, planPointers, type CompileSite, type PlanNode } from './schema-compiler.js'
+import { isSchemaObject } from './schema-resolver.js'
 
 /** The relations of one response of a route, for introspection. */
 export interface ResponsePreloads {
@@ -22,10 +23,6 @@ export interface CompiledRoute {
   readonly unresolved: readonly string[]
 }
 
-function isObject (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 function annotationError (site: CompileSite, pointer: string, problem: string): Error {
   return new FST_PUSH_RELATIONS_INVALID_ANNOTATION(site.route, site.response, pointer, problem)
 }
@@ -44,7 +41,7 @@ export function compileRoute (
   const contentMaps = new Map<string, boolean>()
   const preloads: ResponsePreloads[] = []
   const unresolved = new Set<string>()
-  if (!isObject(response)) return { plans: buildRoutePlans(compiled), keys: buildResponseKeys(contentMaps), preloads, unresolved: [] }
+  if (!isSchemaObject(response)) return { plans: buildRoutePlans(compiled), keys: buildResponseKeys(contentMaps), preloads, unresolved: [] }
 
   const compileOne = (schema: unknown, status: string, mediaType?: string): PlanNode | null => {
     const site = { route, response: mediaType === undefined ? status : `${status} ${mediaType}` }
@@ -59,11 +56,11 @@ export function compileRoute (
   for (const [key, value] of Object.entries(response)) {
     const status = key.toLowerCase()
     if (!isSuccessResponseKey(status)) continue
-    contentMaps.set(status, isObject(value) && isObject(value.content))
-    if (isObject(value) && isObject(value.content)) {
+    contentMaps.set(status, isSchemaObject(value) && isSchemaObject(value.content))
+    if (isSchemaObject(value) && isSchemaObject(value.content)) {
       const byMediaType = new Map<string, PlanNode | null>()
       for (const [mediaType, entry] of Object.entries(value.content)) {
-        byMediaType.set(mediaType, compileOne(isObject(entry) ? entry.schema : undefined, status, mediaType))
+        byMediaType.set(mediaType, compileOne(isSchemaObject(entry) ? entry.schema : undefined, status, mediaType))
       }
       const anyMediaType = byMediaType.get('*/*') ?? null
       compiled.set(status, { byMediaType, anyMediaType })

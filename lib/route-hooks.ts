@@ -6,7 +6,10 @@ import { kLinks, type ReplyLinks, type ReplyWithLinks } from './reply-links.js'
 import { planFor, type ResponseKeys, type RoutePlans } from './response-plans.js'
 import type { Vulcain } from './vulcain.js'
 
-/** The hooks the plugin attaches to a route, in `onRoute`: routes without relations get none. */
+/*
+ * The hooks the plugin attaches to a route, in `onRoute`: routes without relations (and
+ * without push or Vulcain) get none.
+ */
 
 /** A route's plans; replaced at `onReady` when a shared schema was missing at registration. */
 export interface RouteState {
@@ -47,18 +50,23 @@ export function collectHook (state: RouteState, options: ResolvedOptions, replyL
   }
 }
 
-/** Writes the links not written yet, and promises the pushes; waits for deeper push hops. */
+/**
+ * Writes the links not written yet, and promises the pushes; waits for deeper push hops. Only
+ * for 2xx responses, and 304 (a cache revalidation, by @fastify/etag, keeps its 200's links):
+ * links collected from a payload whose serialization then failed stay out of the 500.
+ */
 export function writeHook (replyLinks: ReplyLinks): onSendHookHandler {
   return function writePushRelations (request, reply, payload, done) {
     const links = (reply as ReplyWithLinks)[kLinks]
-    if (links === null) {
+    const status = reply.statusCode
+    if (links === null || ((status < 200 || status >= 300) && status !== 304)) {
       done(null, payload)
       return
     }
     replyLinks.flush(request, reply, links)
     // With pushDepth > 1 or Vulcain, later hops are promised on this stream: it stays open until then.
-    if (links.push !== null && links.push.pending.length > 0) {
-      settlePushes(links.push).then(() => { done(null, payload) }, done)
+    if (links.pushState !== null && links.pushState.pending.length > 0) {
+      settlePushes(links.pushState).then(() => { done(null, payload) }, done)
       return
     }
     done(null, payload)
@@ -66,11 +74,13 @@ export function writeHook (replyLinks: ReplyLinks): onSendHookHandler {
 }
 
 /** Responses of a Vulcain route vary with the directives, whether or not a request used them. */
+const VARY_NAMES: ReadonlyArray<readonly [string, RegExp]> = ['Preload', 'Fields'].map((name) => [name, new RegExp(`(?:^|,)\\s*${name}\\s*(?:,|$)`, 'i')] as const)
+
 export const varyOnDirectives: onSendHookHandler = function varyOnVulcainDirectives (_request, reply, payload, done) {
   const vary = reply.getHeader('vary')
   const current = Array.isArray(vary) ? vary.join(', ') : vary === undefined ? '' : String(vary)
   if (current.trim() !== '*') {
-    const missing = ['Preload', 'Fields'].filter((name) => !new RegExp(`(?:^|,)\\s*${name}\\s*(?:,|$)`, 'i').test(current))
+    const missing = VARY_NAMES.filter(([, present]) => !present.test(current)).map(([name]) => name)
     if (missing.length > 0) reply.header('vary', current === '' ? missing.join(', ') : `${current}, ${missing.join(', ')}`)
   }
   done(null, payload)

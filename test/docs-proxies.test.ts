@@ -1,5 +1,5 @@
-// docs/proxies.md quotes the proxy configs the end-to-end suite runs and cites its tests by
-// name. This keeps the guide from drifting away from what is tested:
+// docs/proxies.md (and the README, in short) quotes the proxy configs the end-to-end suite runs
+// and cites its tests by name. This keeps the guide from drifting away from what is tested:
 // - each block marked `<!-- config: KIND [option[=value] ...] -->` must be, line for line and
 //   in order, an excerpt of the config startProxy(KIND, options) writes (app on port 3000,
 //   proxy on 8080), and must keep every push-related line of that config;
@@ -128,6 +128,19 @@ for (const block of blocks) {
     t.same(wanted.filter((line) => !block.lines.includes(line)), [], 'no push-related line of that config is left out')
   })
 }
+
+// The README quotes the key lines only: each must still be, in order, part of the tested config.
+const README = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8')
+const readmeBlocks = configBlocks(README)
+
+t.test('README quotes a tested excerpt for each proxy', async (t) => {
+  t.same(readmeBlocks.map((block) => block.kind), ['nginx', 'apache', 'h2o'])
+  for (const block of readmeBlocks) {
+    const { config } = proxyCommand(block.kind, { ...DOC_CONFIG, ...block.options })
+    t.same(linesNotInConfig(block.lines, config), [], `${block.marker}: lines of the config startProxy writes, in order`)
+    t.ok(block.lines.some((line) => /http2_push_preload on|H2Push on|http2-push-preload: ON/.test(line)), `${block.marker}: the switch that turns push on`)
+  }
+})
 
 t.test('proxyCommand() is what startProxy() writes', async (t) => {
   for (const kind of KINDS) {

@@ -119,3 +119,14 @@ t.test('earlyHints over HTTP/2; with push, the hinted links are pushed at once a
   t.same(pushed.informational.map((headers) => headers.link), [entry('/authors/1', '; nopush')])
   t.same(pushed.pushes.map((push) => [push.path, push.status]), [['/authors/1', 200], ['/reviews/1', 200]])
 })
+
+t.test('reply.preload() writes at once, as the handler asked, whatever the status it then sets', async (t) => {
+  const { app } = await buildApp()
+  app.get('/gone', { schema: { response: { 200: Book, 410: Type.Object({ author: Push(Type.String()) }) } } }, async (_request, reply) => {
+    reply.preload('/authors/1')
+    return await reply.code(410).send({ author: '/authors/2' })
+  })
+  const response = await app.inject('/gone')
+  t.equal(response.statusCode, 410)
+  t.equal(response.headers.link, entry('/authors/1'), 'the handler\'s own link; the payload of a 410 gives none')
+})

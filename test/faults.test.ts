@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ServerHttp2Stream } from 'node:http2'
 import { Push } from '../lib/index.js'
-import { PushState, Pusher } from '../lib/http2-push.js'
+import { MAX_PROMISED_PER_SESSION, PushState, Pusher, promisedPaths, pushStateOf } from '../lib/http2-push.js'
 import { resolveOptions } from '../lib/options.js'
 import { buildApp } from './helpers/build.js'
 
@@ -113,4 +113,26 @@ t.test('a $ref still missing at ready (a custom serializer does not resolve it) 
     msg: 'fastify-push-relations: $ref not found in the route\'s context; x-push annotations behind it are ignored'
   })
   t.equal((await app.inject('/')).headers.link, undefined)
+})
+
+t.test('what a connection can make the plugin remember is bounded', async (t) => {
+  const full = new Set(Array.from({ length: MAX_PROMISED_PER_SESSION }, (_, i) => `/r/${i}`))
+  const state = new PushState({} as ServerHttp2Stream, full, 10)
+  t.equal(state.canClaim('/new'), false, `${MAX_PROMISED_PER_SESSION} paths promised on a connection: no more pushes on it`)
+  t.equal(state.claim('/new'), false)
+  t.equal(full.size, MAX_PROMISED_PER_SESSION)
+  const roomy = new PushState({} as ServerHttp2Stream, new Set(), 1)
+  t.equal(roomy.claim('/a'), true)
+  t.equal(roomy.claim('/b'), false, 'and no more than maxPushes per request')
+
+  const session = new EventEmitter()
+  const stream = { destroyed: false, pushAllowed: true, session }
+  const options = resolveOptions({ push: true })
+  const requestFor = (url: string): FastifyRequest => ({ method: 'GET', url, raw: { stream } }) as unknown as FastifyRequest
+  const first = pushStateOf(requestFor('/books/0'), options)
+  t.ok(first !== null)
+  for (let i = 1; i <= MAX_PROMISED_PER_SESSION + 5; i++) pushStateOf(requestFor(`/books/${i}`), options)
+  t.equal(promisedPaths(session as never)?.size, MAX_PROMISED_PER_SESSION, 'requested paths count too, up to the bound')
+  session.emit('close')
+  t.equal(promisedPaths(session as never), undefined)
 })

@@ -27,7 +27,9 @@ const graph: Record<string, string[]> = {
   '/books/broken': ['/missing', '/boom', '/authors/1'],
   '/books/slow': ['/slow', '/authors/1'],
   '/books/many': Array.from({ length: 20 }, (_, i) => `/authors/${i + 1}`),
-  '/books/self': ['/books/self', '/authors/1']
+  '/books/self': ['/books/self', '/authors/1'],
+  '/books/local': ['/local-only', '/whoami'],
+  '/books/quiet': ['/quiet/1']
 }
 
 interface TestServer {
@@ -57,6 +59,11 @@ async function start (t: Test, options: PushRelationsOptions = {}): Promise<Test
     return { '@id': request.url, secret: 'for the client only' }
   })
   app.get('/missing', async (_request, reply) => await reply.code(404).send({ error: 'Not Found' }))
+  // Address-based access control: a push must not serve what the client cannot get by asking.
+  app.get('/local-only', async (request, reply) => request.ip === '127.0.0.1' ? { secret: 42 } : await reply.code(403).send({ error: 'Forbidden' }))
+  app.get('/whoami', async (request) => ({ ip: request.ip, host: request.host }))
+  app.get('/quiet/1', { schema: { response: { 200: Type.Object({ next: Push(Type.String(), { nopush: true }), also: Push(Type.String()) }) } } },
+    async () => ({ next: '/authors/9', also: '/authors/8' }))
   app.get('/boom', async () => { throw new Error('boom') })
   app.get('/slow', async () => await new Promise((resolve) => setTimeout(resolve, 1000, { late: true })))
   app.get('/preloading', async (_request, reply) => {
@@ -153,6 +160,23 @@ t.test('credentials: a resource that needs them is pushed only when the client s
   t.equal(granted?.body, direct.body, 'exactly the body the client gets by asking')
 })
 
+t.test('a pushed request comes from the client\'s own address and host', async (t) => {
+  const { origin } = await start(t)
+  const local = await (await client(t, origin)).get('/books/local')
+  t.same(local.pushes.map((push) => [push.path, push.status]), [['/local-only', 200], ['/whoami', 200]])
+  t.same(JSON.parse(local.pushes[1]?.body as string), { ip: '127.0.0.1', host: origin.slice('http://'.length) })
+
+  const app = Fastify({ http2: true })
+  await app.register(pushRelations, { push: true })
+  app.get('/books/local', { schema: { response: { 200: Links } } }, async () => ({ '@id': '/books/local', links: ['/local-only'] }))
+  app.get('/local-only', async (request, reply) => request.ip === '127.0.0.1' ? { secret: 42 } : await reply.code(403).send({ error: 'Forbidden' }))
+  await app.listen({ host: '::1', port: 0 })
+  t.teardown(async () => { await app.close() })
+  const remote = await (await client(t, `http://[::1]:${(app.server.address() as AddressInfo).port}`)).get('/books/local')
+  t.equal(remote.pushes[0]?.rstCode, http2.constants.NGHTTP2_CANCEL, 'from ::1 the resource is refused, so its push is taken back')
+  t.equal(remote.pushes[0]?.body, '')
+})
+
 t.test('pushed requests that fail are reset, never breaking the main response', async (t) => {
   const { origin } = await start(t)
   const response = await (await client(t, origin)).get('/books/broken')
@@ -215,6 +239,9 @@ t.test('pushDepth 2 pushes the relations of pushed resources too, from the clien
   t.same(response.pushes.map((push) => push.path), ['/books/1', '/users/1', '/authors/1', '/reviews/1', '/publishers/1'].filter((path) => path !== '/reviews/1'),
     'hop 1: /books/1 and /users/1; hop 2: the book\'s links, but not /reviews/1, which was asked for')
   for (const push of response.pushes) t.equal(push.status, 200, push.path)
+
+  const quiet = await (await client(t, origin)).get('/books/quiet')
+  t.same(quiet.pushes.map((push) => push.path), ['/quiet/1', '/authors/8'], 'a nopush link of a pushed resource is not pushed on the next hop either')
 
   const capped = await start(t, { pushDepth: 3, maxPushes: 2 })
   const few = await (await client(t, capped.origin)).get('/reviews/1')

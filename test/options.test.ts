@@ -67,7 +67,9 @@ t.test('defaults', async (t) => {
   t.same(core(resolveOptions({})), CORE_DEFAULTS, 'an empty object')
   t.same(core(resolve(undefined)), CORE_DEFAULTS, 'undefined')
   t.same(resolveOptions({}), resolveOptions(), 'an empty object is no options')
-  t.same(Object.keys(resolveOptions()).sort(), [...Object.keys(defaults), 'origins'].sort(), 'one resolved value per known option')
+  t.same(Object.keys(resolveOptions()).sort(), [...Object.keys(defaults), 'origins', 'maxCandidates'].sort(), 'one resolved value per known option, and the derived candidate limit')
+  t.equal(resolveOptions().maxCandidates, 1024, 'at least 1024 values looked at')
+  t.equal(resolveOptions({ maxLinks: 100 }).maxCandidates, 3200, '32 per link past that')
   t.equal(resolveOptions().origins.size, 0, 'no extra origin by default')
   t.same(resolve(Object.fromEntries([...Object.keys(defaults), 'origins'].map((key) => [key, undefined]))), resolveOptions(),
     'options set to undefined take their default')
@@ -99,7 +101,7 @@ t.test('unknown options are rejected', async (t) => {
   rejects(t, { hints: true }, `"hints" is not a known option (known: ${KNOWN})`, 'an option of another plugin')
   rejects(t, { foo: 1, maxLinks: 0 }, `"foo" is not a known option (known: ${KNOWN})`, 'reported before invalid values')
   rejects(t, { 'maxLinks ': 1 }, `"maxLinks " is not a known option (known: ${KNOWN})`, 'a trailing space')
-  t.same(KNOWN.split(', ').sort(), Object.keys(resolveOptions()).sort(), 'the list names every option')
+  t.same([...KNOWN.split(', '), 'maxCandidates'].sort(), Object.keys(resolveOptions()).sort(), 'the list names every option (maxCandidates is derived)')
   t.same(resolve({ [Symbol('x')]: 1 }), resolveOptions(), 'symbol keys are not options')
 })
 
@@ -272,13 +274,17 @@ t.test('push and Early Hints options', async (t) => {
     rejects(t, { [name]: 1 }, `"${name}" must be a boolean, received 1`, `${name} 1`)
   }
 
-  for (const name of ['pushDepth', 'maxPushes', 'pushTimeout'] as const) {
+  for (const name of ['pushDepth', 'maxPushes'] as const) {
     t.equal(resolveOptions({ [name]: 1 })[name], 1, `${name} 1`)
     t.equal(resolveOptions({ [name]: 250 })[name], 250, `${name} 250`)
     rejects(t, { [name]: 0 }, `"${name}" must be an integer >= 1, received 0`, `${name} 0`)
     rejects(t, { [name]: 1.5 }, `"${name}" must be an integer >= 1, received 1.5`, `${name} 1.5`)
     rejects(t, { [name]: '3' }, `"${name}" must be an integer >= 1, received "3"`, `${name} "3"`)
   }
+  t.equal(resolveOptions({ pushTimeout: 1 }).pushTimeout, 1)
+  t.equal(resolveOptions({ pushTimeout: 2_147_483_647 }).pushTimeout, 2_147_483_647, 'the longest delay a timer honors')
+  rejects(t, { pushTimeout: 2_147_483_648 }, '"pushTimeout" must be an integer from 1 to 2147483647, received 2147483648', 'pushTimeout: a timer would fire at once')
+  rejects(t, { pushTimeout: 0 }, '"pushTimeout" must be an integer from 1 to 2147483647, received 0', 'pushTimeout 0')
 
   t.same(resolveOptions({ pushHeaders: [] }).pushHeaders, [], 'pushHeaders: none')
   t.same(resolveOptions({ pushHeaders: ['Accept', 'X-Tenant-ID', 'cookie'] }).pushHeaders, ['accept', 'x-tenant-id', 'cookie'],

@@ -284,3 +284,12 @@ t.test('spellings of the same resource are one entry', async (t) => {
   t.equal(response.headers.link, '</authors/1>; rel=preload; as=fetch, </authors/%31>; rel=preload; as=fetch',
     'what normalizes to the same path is one entry (percent-encoded unreserved characters are kept as written)')
 })
+
+t.test('links collected from a payload whose serialization then fails stay out of the 500', async (t) => {
+  const { app } = await buildApp()
+  app.get('/', { schema: { response: { 200: Type.Object({ a: Push(Type.String()), n: Type.Integer() }) } } },
+    async () => ({ a: '/a', n: 'not a number' }))
+  const response = await app.inject('/')
+  t.equal(response.statusCode, 500)
+  t.equal(response.headers.link, undefined)
+})

@@ -90,7 +90,7 @@ t.test('routes registered before the plugin are named in a warning, with the fix
   t.equal(warning.level, 40)
   t.match(warning.msg, /registered after these routes and cannot see their x-push annotations/)
   t.match(warning.msg, /await fastify\.register\(pushRelations\)/)
-  t.match(warning.msg, /\/early \(GET, HEAD\)/)
+  t.match(warning.msg, /\/early \(GET\)/)
   t.notMatch(warning.msg, /\/late/)
   t.equal((await app.inject('/early')).headers.link, undefined, 'the early route is indeed not compiled')
   t.equal((await app.inject('/late')).headers.link, '</a>; rel=preload; as=fetch')
@@ -102,7 +102,7 @@ t.test('a route declared right after register() without await is caught by the w
   app.register(pushRelations)
   app.get('/sync', { schema: { response: { 200: WithAuthor } } }, async () => ({ author: '/a' }))
   await app.ready()
-  t.match(lines.join(''), /\/sync \(GET, HEAD\)/)
+  t.match(lines.join(''), /\/sync \(GET\)/)
 })
 
 t.test('no warning when the plugin comes first', async (t) => {
@@ -162,4 +162,20 @@ t.test('schemas with x-push used for validation need the exported ajvPlugin', as
     const invalid = await app.inject({ method: 'POST', url: '/books', payload: {} })
     t.equal(invalid.statusCode, 400, 'validation still applies')
   })
+})
+
+t.test('earlier routes without a payload (a CORS preflight) do not warn; each method is listed', async (t) => {
+  const lines: string[] = []
+  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { lines.push(line) } } } })
+  app.options('*', async () => '')
+  await app.register(pushRelations)
+  await app.ready()
+  t.same(lines, [], 'an OPTIONS route alone')
+
+  const other = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { lines.push(line) } } } })
+  other.post('/books', async () => ({}))
+  other.delete('/books/:id', async () => ({}))
+  await other.register(pushRelations)
+  await other.ready()
+  t.match(lines.join(''), /\/books \(POST\)[\s\S]*\/books\/:id \(DELETE\)/)
 })
