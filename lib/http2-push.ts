@@ -29,8 +29,8 @@ export const kPushedLinks = Symbol('fastify-push-relations.pushed-links')
 export interface PushableLinks {
   /** Links that may be pushed (not marked `nopush`). */
   readonly pushable: readonly string[]
-  /** Links a Vulcain `Preload` selected: they are followed whatever `pushDepth` says. */
-  readonly selected: ReadonlyMap<string, unknown>
+  /** True for links a Vulcain `Preload` selected: they are followed whatever `pushDepth` says. */
+  isSelected (path: string): boolean
   /** The request headers a push of the path carries (the remaining Vulcain selectors). */
   pushHeadersOf (path: string): Record<string, string>
 }
@@ -46,7 +46,7 @@ export interface PushTarget {
 
 /** The targets of a link set, for the given paths. */
 export function pushTargets (links: PushableLinks, paths: readonly string[]): PushTarget[] {
-  return paths.map((path) => ({ path, headers: links.pushHeadersOf(path), follow: links.selected.has(path) }))
+  return paths.map((path) => ({ path, headers: links.pushHeadersOf(path), follow: links.isSelected(path) }))
 }
 
 /** The pushes of one request: its stream, what this connection already got, what is left. */
@@ -200,7 +200,7 @@ export class Pusher {
     pushStream.end(response.rawPayload)
     const links = (response.raw.res as unknown as Record<symbol, PushableLinks | undefined>)[kPushedLinks]
     if (links === undefined || (hopsLeft <= 1 && !target.follow)) return
-    const next = links.pushable.filter((link) => (hopsLeft > 1 || links.selected.has(link)) && state.claim(link))
+    const next = links.pushable.filter((link) => (hopsLeft > 1 || links.isSelected(link)) && state.claim(link))
     if (next.length > 0) this.push(state, request, pushTargets(links, next), Math.max(1, hopsLeft - 1))
   }
 }

@@ -54,8 +54,6 @@ export class LinkSet {
   /** Entries and pushes before these indexes are already written (or promised). */
   flushedEntries = 0
   flushedPushes = 0
-  /** Paths a Vulcain `Preload` selected, with the selectors that remain for their resource. */
-  readonly selected = new Map<string, Remainders>()
   /** Bytes of `entries` joined with `, `. */
   bytes = 0
   /** Set once a cap is reached: collection stops there. */
@@ -66,6 +64,11 @@ export class LinkSet {
   private readonly candidateLimit: number
   private readonly seen = new Set<string>()
   private requestBase: RequestBase | null = null
+  /**
+   * Paths a Vulcain `Preload` selected, with the selectors that remain for their resource;
+   * made on the first selection (most responses have none).
+   */
+  private selections: Map<string, Remainders> | null = null
 
   /**
    * @param pushState the request's push state when links are pushed natively (HTTP/2), else null
@@ -132,13 +135,23 @@ export class LinkSet {
       push.reserve(path)
       this.pushes.push(path)
     }
-    if (selected) this.selected.set(path, new Remainders())
+    if (selected) this.select(path)
     return path
   }
 
   private repeated (path: string, selected: boolean): string {
-    if (selected && !this.selected.has(path)) this.selected.set(path, new Remainders())
+    if (selected) this.select(path)
     return path
+  }
+
+  private select (path: string): void {
+    this.selections ??= new Map()
+    if (!this.selections.has(path)) this.selections.set(path, new Remainders())
+  }
+
+  /** True when a Vulcain `Preload` selected `path`. */
+  isSelected (path: string): boolean {
+    return this.selections?.has(path) === true
   }
 
   private normalize (reference: string): string | null {
@@ -148,11 +161,11 @@ export class LinkSet {
 
   /** The remaining Vulcain selectors of a selected path (added with `selected`). */
   remaindersOf (path: string): Remainders {
-    return this.selected.get(path) as Remainders
+    return this.selections?.get(path) as Remainders
   }
 
   /** The request headers a push of `path` carries besides the client's: remaining selectors. */
   pushHeadersOf (path: string): Record<string, string> {
-    return this.selected.get(path)?.headers() ?? {}
+    return this.selections?.get(path)?.headers() ?? {}
   }
 }

@@ -29,8 +29,12 @@ export class ReplyLinks {
   /** The rule of links that come from no annotation: `reply.preload()`, Vulcain selections of plain strings. */
   readonly handlerRule: LinkRule
 
+  /** Whether pushed responses report their links to the pusher of the next hop. */
+  private readonly reportsNextHop: boolean
+
   constructor (private readonly options: ResolvedOptions, private readonly pusher: Pusher) {
     this.handlerRule = defaultRule(options)
+    this.reportsNextHop = options.push && (options.pushDepth > 1 || options.vulcain !== null)
   }
 
   /** The reply's link set, created on first use (with its push state on HTTP/2). */
@@ -49,7 +53,7 @@ export class ReplyLinks {
       this.pusher.push(links.pushState, request, pushTargets(links, paths))
     }
     // The pusher of the previous hop reads what this response may push in turn.
-    if (this.options.push && (this.options.pushDepth > 1 || this.options.vulcain !== null)) {
+    if (this.reportsNextHop) {
       (reply.raw as unknown as Record<symbol, unknown>)[kPushedLinks] = links
     }
   }

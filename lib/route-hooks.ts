@@ -73,9 +73,9 @@ export function writeHook (replyLinks: ReplyLinks): onSendHookHandler {
   }
 }
 
-/** Responses of a Vulcain route vary with the directives, whether or not a request used them. */
 const VARY_NAMES: ReadonlyArray<readonly [string, RegExp]> = ['Preload', 'Fields'].map((name) => [name, new RegExp(`(?:^|,)\\s*${name}\\s*(?:,|$)`, 'i')] as const)
 
+/** Responses of a Vulcain route vary with the directives, whether or not a request used them. */
 export const varyOnDirectives: onSendHookHandler = function varyOnVulcainDirectives (_request, reply, payload, done) {
   const vary = reply.getHeader('vary')
   const current = Array.isArray(vary) ? vary.join(', ') : vary === undefined ? '' : String(vary)
