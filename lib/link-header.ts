@@ -43,11 +43,25 @@ export interface WrittenLinks {
 function foreignValue (current: string, last: WrittenLinks): string {
   const { value, foreign } = last
   if (current === value) return foreign
-  const at = value === '' ? -1 : current.indexOf(value)
-  if (at === -1) return current
-  const before = trimSeparators(current.slice(0, at))
-  const after = trimSeparators(current.slice(at + value.length))
-  return joinValues(joinValues(before, foreign), after)
+  if (value === '') return current
+  // Only as whole entries: `</a>; rel=preload; as=fetch; crossorigin` does not hold `</a>; rel=preload; as=fetch`.
+  for (let at = current.indexOf(value); at !== -1; at = current.indexOf(value, at + 1)) {
+    const end = at + value.length
+    if (isEntryBoundary(current, at - 1, -1) && isEntryBoundary(current, end, 1)) {
+      return joinValues(joinValues(trimSeparators(current.slice(0, at)), foreign), trimSeparators(current.slice(end)))
+    }
+  }
+  return current
+}
+
+/** True when, from `index` in direction `step`, only white space comes before a comma or the end. */
+function isEntryBoundary (value: string, index: number, step: 1 | -1): boolean {
+  for (let i = index; i >= 0 && i < value.length; i += step) {
+    const code = value.charCodeAt(i)
+    if (code === 0x2c) return true
+    if (code !== 0x20 && code !== 0x09) return false
+  }
+  return true
 }
 
 /** Without the commas and white space around it (a loop: no regular expression to backtrack). */

@@ -58,6 +58,17 @@ t.test('reply.preload() then reply.header("link") keeps every preloaded entry, a
     reply.header('link', `</two>; rel=help, ${reply.getHeader('link') as string}`)
     return { ok: true }
   })
+  app.get('/longer-entry', async (_request, reply) => {
+    reply.preload('/a')
+    reply.header('link', `${entry('/a')}; crossorigin`)
+    reply.preload('/b')
+    return { ok: true }
+  })
+  app.get('/twice', async (_request, reply) => {
+    reply.preload('/a')
+    reply.header('link', `</x${entry('/a')}, ${reply.getHeader('link') as string}`)
+    return { ok: true }
+  })
   app.get('/then-remove', async (_request, reply) => {
     reply.header('link', '</one>; rel=help')
     reply.preload('/a')
@@ -76,6 +87,10 @@ t.test('reply.preload() then reply.header("link") keeps every preloaded entry, a
     'a value built on getHeader("link"): the handler\'s part first, our entries once')
   t.equal((await app.inject('/then-prepend')).headers.link, `</two>; rel=help, </one>; rel=help, ${entry('/a')}`,
     'a value put before ours: the handler\'s parts first, in its order')
+  t.equal((await app.inject('/longer-entry')).headers.link, `${entry('/a')}; crossorigin, ${entry('/b')}`,
+    'a value that only starts like ours is the handler\'s own (it names /a with rel=preload: not repeated)')
+  t.equal((await app.inject('/twice')).headers.link, `</x${entry('/a')}, ${entry('/a')}`,
+    'our entries are found as whole entries only')
   t.equal((await app.inject('/then-remove')).headers.link, entry('/a'), 'the handler removed the header: ours stay')
   t.equal((await app.inject('/with-payload')).headers.link, `</docs>; rel=help, ${entry('/a')}, ${entry('/b')}`,
     'with annotated links after it')
