@@ -1,27 +1,24 @@
 import type { FastifyRequest } from 'fastify'
 import type { LinkRule } from './annotation.js'
 import type { PushState } from './http2-push.js'
+import type { WrittenLinks } from './link-header.js'
 import type { ResolvedOptions } from './options.js'
 import { Remainders } from './vulcain-selectors.js'
-import { isReadyPath, toPreloadPath, type ReferenceBase } from './uri-reference.js'
+import { isReadyPath, originFormOf, toPreloadPath, type ReferenceBase } from './uri-reference.js'
 
 /** Why a response got fewer links than its payload holds; reported at debug level. */
 export type CapReason = 'maxLinks' | 'maxLinkBytes' | 'maxCandidates'
 
 /** The request a payload answers, as the base of its relative references; computed on demand. */
 class RequestBase implements ReferenceBase {
-  private cachedPath: string | undefined
+  private cachedTarget: string | undefined
   private cachedOrigin: string | null | undefined
 
   constructor (private readonly request: FastifyRequest) {}
 
-  get path (): string {
-    if (this.cachedPath === undefined) {
-      const url = this.request.url
-      const query = url.indexOf('?')
-      this.cachedPath = url.startsWith('/') ? (query === -1 ? url : url.slice(0, query)) : '/'
-    }
-    return this.cachedPath
+  get target (): string {
+    this.cachedTarget ??= originFormOf(this.request.url)
+    return this.cachedTarget
   }
 
   protocol (): string {
@@ -51,8 +48,9 @@ export class LinkSet {
   readonly pushable: string[] = []
   /** The paths this response pushes natively, in order (their entries say `nopush`). */
   readonly pushes: string[] = []
-  /** Entries and pushes before these indexes are already written (or promised). */
-  flushedEntries = 0
+  /** What the last write put in the `Link` header (null before the first). */
+  written: WrittenLinks | null = null
+  /** Pushes before this index are already promised. */
   flushedPushes = 0
   /** Bytes of `entries` joined with `, `. */
   bytes = 0

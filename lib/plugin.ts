@@ -91,8 +91,9 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
       }
     }
     if (routeVulcain !== null) routeOptions.onSend = appendHook(routeOptions.onSend, varyOnDirectives)
-    // reply.preload() can push from any route, and its deeper hops need this hook to wait.
-    if (annotatedRoute || routeVulcain !== null || options.push) routeOptions.onSend = appendHook(routeOptions.onSend, writeLinks)
+    // reply.preload() works on any route: this hook writes its links again after a Link value the
+    // handler sets later, and makes the deeper hops of its pushes wait. Without links, it returns at once.
+    routeOptions.onSend = appendHook(routeOptions.onSend, writeLinks)
   })
 
   // Shared schemas may be added after the routes that use them; Fastify resolves them at ready.

@@ -58,6 +58,14 @@ export class ReplyLinks {
     }
   }
 
+  /**
+   * For a response that gets no links of its own (not 2xx): writes again, after whatever the
+   * handler set since, the entries `reply.preload()` wrote; links of the payload stay out.
+   */
+  rewritePreloads (reply: FastifyReply, links: LinkSet): void {
+    if (links.written !== null) writeLinkHeader(reply, links, this.options.maxLinkBytes, links.written.count)
+  }
+
   /** The `reply.preload(...uris)` decorator. */
   preloadDecorator (): (this: FastifyReply, ...uris: string[]) => FastifyReply {
     const replyLinks = this

@@ -53,13 +53,19 @@ export function collectHook (state: RouteState, options: ResolvedOptions, replyL
 /**
  * Writes the links not written yet, and promises the pushes; waits for deeper push hops. Only
  * for 2xx responses, and 304 (a cache revalidation, by @fastify/etag, keeps its 200's links):
- * links collected from a payload whose serialization then failed stay out of the 500.
+ * links collected from a payload whose serialization then failed stay out of the 500. What
+ * `reply.preload()` wrote stays, after a Link value the handler set since, whatever the status.
  */
 export function writeHook (replyLinks: ReplyLinks): onSendHookHandler {
   return function writePushRelations (request, reply, payload, done) {
     const links = (reply as ReplyWithLinks)[kLinks]
     const status = reply.statusCode
-    if (links === null || ((status < 200 || status >= 300) && status !== 304)) {
+    if (links === null) {
+      done(null, payload)
+      return
+    }
+    if ((status < 200 || status >= 300) && status !== 304) {
+      replyLinks.rewritePreloads(reply, links)
       done(null, payload)
       return
     }

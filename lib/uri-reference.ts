@@ -8,12 +8,32 @@
 
 /** What relative references resolve against: the request the payload answers. */
 export interface ReferenceBase {
-  /** The request's path as received, without its query. */
-  readonly path: string
+  /**
+   * The request target in origin form: its path and query as received (`/books/1?page=2`). RFC
+   * 3986 section 5.2 resolves against the whole of it: `#top` and `?` keep its path, `#top` its query too.
+   */
+  readonly target: string
   /** `http:` or `https:`, as Fastify sees the request (trustProxy aware). */
   protocol (): string
   /** The request's own origin (`https://api.example.com`), or null when its Host is unusable. */
   origin (): string | null
+}
+
+/** `scheme://authority` at the start of an absolute-form request target (RFC 9112 section 3.2.2). */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/
+
+/**
+ * The path and query of a request target, whatever its form (RFC 9112 section 3.2): origin form
+ * `/books/1?x=1` as it is; absolute form `http://host/books/1?x=1`, which servers must accept and
+ * forward proxies send, as `/books/1?x=1`; the asterisk and authority forms as `/`.
+ */
+export function originFormOf (requestTarget: string): string {
+  if (requestTarget.startsWith('/')) return requestTarget
+  const authority = ABSOLUTE_FORM.exec(requestTarget)
+  if (authority === null) return '/'
+  const rest = requestTarget.slice(authority[0].length)
+  // an empty path is "/" (RFC 9112 section 3.2.2): `http://host?x=1` is `/?x=1`
+  return rest.startsWith('/') ? rest : '/' + rest
 }
 
 /** RFC 3986 pchar (unreserved, sub-delims, `:`, `@`) and `/`; `%` is checked apart. */
@@ -93,7 +113,7 @@ export function toPreloadPath (reference: string, base: ReferenceBase, origins: 
   const placeholderOrigin = `${base.protocol()}//${PLACEHOLDER_HOST}`
   let url: URL
   try {
-    url = new URL(reference, placeholderOrigin + base.path)
+    url = new URL(reference, placeholderOrigin + base.target)
   } catch {
     return null
   }

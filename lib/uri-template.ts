@@ -17,6 +17,8 @@ export interface UriTemplate {
   readonly literals: readonly string[]
   /** The variable of each expression, by position. */
   readonly parts: readonly string[]
+  /** How many expressions stand in the path, before any literal `?` or `#`. */
+  readonly pathParts: number
 }
 
 /** RFC 6570 section 2.3: varchar = ALPHA / DIGIT / "_" / pct-encoded, names may be dotted. */
@@ -28,6 +30,8 @@ const HIGHER_LEVEL = /^[+#./;?&=,!@|]|[*:,]/
 export function parseUriTemplate (source: string): UriTemplate | string {
   const literals: string[] = []
   const parts: string[] = []
+  let pathParts = 0
+  let inPath = true
   let literal = ''
   let index = 0
   while (index < source.length) {
@@ -45,13 +49,15 @@ export function parseUriTemplate (source: string): UriTemplate | string {
       return `"{${expression}}" needs RFC 6570 level 2 or more; only simple "{name}" expressions are supported`
     }
     if (!VARNAME.test(expression)) return `"{${expression}}" is not a valid variable name`
+    inPath &&= !literal.includes('?') && !literal.includes('#')
+    if (inPath) pathParts++
     literals.push(literal)
     parts.push(expression)
     literal = ''
     index = end + 1
   }
   literals.push(literal)
-  return { source, variables: [...new Set(parts)], literals, parts }
+  return { source, variables: [...new Set(parts)], literals, parts, pathParts }
 }
 
 /** The string form of a variable's value, or null when it has none a URI could hold. */
@@ -64,16 +70,21 @@ export function templateValue (value: unknown): string | null {
 
 /**
  * Expands the template with `lookup(name)` for each variable. Returns null when a variable
- * has no usable value: a link with an empty segment (`/authors/`) would point elsewhere.
+ * has no usable value: a link with an empty segment (`/authors/`) would point elsewhere, and
+ * `.` or `..` in the path would be a dot segment (`/authors/..` is `/`). A value never changes
+ * which segments stand outside it. In the query, dots are plain data.
  */
 export function expandUriTemplate (template: UriTemplate, lookup: (name: string) => unknown): string | null {
-  const { literals, parts } = template
+  const { literals, parts, pathParts } = template
   let out = literals[0] as string
   for (let i = 0; i < parts.length; i++) {
     const raw = templateValue(lookup(parts[i] as string))
     if (raw === null) return null
     const encoded = encodeUriComponentStrictly(raw)
     if (encoded === null) return null
+    // Dots are unreserved, so they are never encoded: "." and ".." reach the URI as they are.
+    // Any dot segment a value could form with its neighbours needs such a value: "." + "." is "..".
+    if (i < pathParts && (encoded === '.' || encoded === '..')) return null
     out += encoded + (literals[i + 1] as string)
   }
   return out

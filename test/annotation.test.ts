@@ -22,7 +22,8 @@ const AUTHORS_TEMPLATE = {
   source: '/authors/{id}',
   variables: ['id'],
   literals: ['/authors/', ''],
-  parts: ['id']
+  parts: ['id'],
+  pathParts: 1
 }
 
 t.test('KEYWORD', async (t) => {

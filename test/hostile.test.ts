@@ -126,3 +126,19 @@ t.test('wrong types are skipped', async (t) => {
   t.equal(result.statusCode, 200)
   t.equal(result.link, undefined)
 })
+
+t.test('template values "." and ".." give no link: a value never climbs out of its segment', async (t) => {
+  const schema = Type.Object({
+    authors: Type.Array(Push(Type.String(), '/authors/{id}')),
+    editions: Type.Array(Push(Type.Object({ book: Type.String(), year: Type.String() }), '/books/{book}/editions/{year}')),
+    search: Push(Type.String(), '/search?q={q}')
+  })
+  const result = await linkFor(schema, {
+    authors: ['..', '.', '...', '1'],
+    editions: [{ book: '..', year: '..' }, { book: '1', year: '.' }, { book: '1', year: '1949' }],
+    search: '..'
+  })
+  t.equal(result.statusCode, 200)
+  t.equal(result.link, ['/authors/...', '/authors/1', '/books/1/editions/1949', '/search?q=..']
+    .map((path) => `<${path}>; rel=preload; as=fetch`).join(', '), 'no /, /authors/ or /books/1/editions/; dots in a query are data')
+})

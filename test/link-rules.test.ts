@@ -27,7 +27,7 @@ t.test('LinkRulesBuilder.rulesOf', async (t) => {
   t.same(rulesOf({ type: 'string', 'x-push': true }), { string: PLAIN, number: null, object: null }, 'a string field')
   t.same(rulesOf({ type: 'integer', 'x-push': '/a/{id}' }), {
     string: null,
-    number: { template: { source: '/a/{id}', variables: ['id'], literals: ['/a/', ''], parts: ['id'] }, params: PLAIN.params, nopush: false },
+    number: { template: { source: '/a/{id}', variables: ['id'], literals: ['/a/', ''], parts: ['id'], pathParts: 1 }, params: PLAIN.params, nopush: false },
     object: null
   }, 'an integer field')
   t.same(rulesOf({ type: 'object', properties: { '@id': { type: 'string' } }, 'x-push': true }), { string: null, number: null, object: PLAIN },

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
+import net, { type AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import { Push } from '../lib/index.js'
 import { buildApp } from './helpers/build.js'
@@ -173,7 +174,7 @@ t.test('payloads that are not objects pass through untouched', async (t) => {
   }
 })
 
-t.test('routes without annotations get no hooks at all', async (t) => {
+t.test('routes without annotations read no payload: only the hook that writes reply.preload() links', async (t) => {
   const { app } = await buildApp()
   app.get('/plain', { schema: { response: { 200: Type.Object({ a: Type.String() }) } } }, async () => ({ a: '/a' }))
   app.get('/none', async () => ({ a: '/a' }))
@@ -186,7 +187,9 @@ t.test('routes without annotations get no hooks at all', async (t) => {
   t.match(hooksOf('/annotated'), /collectPushRelations\(\)/)
   t.match(hooksOf('/annotated'), /writePushRelations\(\)/)
   for (const url of ['/plain', '/none', '/not-2xx']) {
-    t.notMatch(hooksOf(url), /PushRelations/, url)
+    t.notMatch(hooksOf(url), /collectPushRelations/, url)
+    // reply.preload() works on every route, and the handler may set its own Link after it
+    t.match(hooksOf(url), /writePushRelations\(\)/, url)
     t.equal((await app.inject(url)).headers.link, undefined, url)
   }
 })
@@ -214,6 +217,49 @@ t.test('relative references resolve against the request path; own absolute URLs 
     '</publishers/1?x=1>; rel=preload; as=fetch',
     '</images/1.png>; rel=preload; as=fetch'
   ].join(', '))
+})
+
+t.test('relative references resolve against the path of an absolute-form request target (RFC 9112 section 3.2.2)', async (t) => {
+  // Forward proxies send `GET http://host/books/1 HTTP/1.1`; inject() cannot, so a raw socket does.
+  const { app } = await buildApp()
+  app.get('/books/:id', { schema: { response: { 200: Type.Object({ links: Push(Type.Array(Type.String())) }) } } },
+    async () => ({ links: ['reviews/1', '../authors/1', '#top', '?page=3'] }))
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const { port } = app.server.address() as AddressInfo
+  const expected = [
+    '</books/reviews/1>; rel=preload; as=fetch',
+    '</authors/1>; rel=preload; as=fetch',
+    '</books/1?page=2>; rel=preload; as=fetch',
+    '</books/1?page=3>; rel=preload; as=fetch'
+  ].join(', ')
+  const linkOf = async (target: string): Promise<string | undefined> => {
+    const head = await rawGet(port, `GET ${target} HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n`)
+    t.match(head, /^HTTP\/1\.1 200 /, target)
+    return /^link: (.*)$/im.exec(head)?.[1]
+  }
+  t.equal(await linkOf('/books/1?page=2'), expected, 'origin form')
+  t.equal(await linkOf('http://api.example.com/books/1?page=2'), expected, 'absolute form: the same links')
+  t.equal(await linkOf('HTTP://api.example.com:80/books/1?page=2'), expected, 'absolute form with a port, scheme in upper case')
+})
+
+/** The response head of a raw HTTP/1.1 request. */
+async function rawGet (port: number, request: string): Promise<string> {
+  return await new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.end(request))
+    let received = ''
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk: string) => { received += chunk })
+    socket.on('error', reject)
+    socket.on('close', () => { resolve(received.split('\r\n\r\n')[0] as string) })
+  })
+}
+
+t.test('a fragment-only reference names the request itself, query included (RFC 3986 section 5.2.2)', async (t) => {
+  const { app } = await buildApp()
+  app.get('/books/:id', { schema: { response: { 200: Type.Object({ self: Push(Type.String()) }) } } }, async () => ({ self: '#top' }))
+  t.equal((await app.inject('/books/1?page=2')).headers.link, '</books/1?page=2>; rel=preload; as=fetch')
+  t.equal((await app.inject('/books/1')).headers.link, '</books/1>; rel=preload; as=fetch', 'without a query')
 })
 
 t.test('the request origin follows trustProxy', async (t) => {

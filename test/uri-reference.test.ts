@@ -1,11 +1,11 @@
 // Unit tests of lib/uri-reference.ts: every rule of the issue's "URI safety" list, on the
 // function that turns an untrusted relation value into a path-absolute reference (or null).
 import t from 'tap'
-import { toPreloadPath, type ReferenceBase } from '../lib/uri-reference.js'
+import { originFormOf, toPreloadPath, type ReferenceBase } from '../lib/uri-reference.js'
 
-/** A request as `toPreloadPath` sees it. */
-function base (path: string, protocol: 'http:' | 'https:', origin: string | null): ReferenceBase {
-  return { path, protocol: () => protocol, origin: () => origin }
+/** A request as `toPreloadPath` sees it: its target in origin form (path and query). */
+function base (target: string, protocol: 'http:' | 'https:', origin: string | null): ReferenceBase {
+  return { target, protocol: () => protocol, origin: () => origin }
 }
 
 const HTTPS = base('/books/1', 'https:', 'https://api.example.com')
@@ -312,8 +312,58 @@ t.test('length limits', async (t) => {
 })
 
 t.test('the empty string is skipped', async (t) => {
+  // RFC 3986 resolves "" to the request itself; in API data an empty string means "no value", as
+  // for template values (docs/annotations.md says so).
   t.equal(p(''), null, 'empty')
   t.equal(p('', base('/', 'http:', null), NO_ORIGINS, 0), null, 'with a zero limit')
+  t.equal(p('', base('/books/1?page=2', 'https:', 'https://api.example.com')), null, 'on a request with a query')
+})
+
+t.test('RFC 3986 section 5.4 reference resolution examples', async (t) => {
+  // Base URI "http://a/b/c/d;p?q". Results are the RFC's, as paths (the origin "http://a" is the
+  // request's own) without the fragment, which a Link to preload drops. Left out, as they are
+  // skipped on purpose: "g:h" and "http:g" (schemes without authority), "//g" (another host) and "".
+  const rfc = base('/b/c/d;p?q', 'http:', 'http://a')
+  const normal: Array<[string, string]> = [
+    ['g', '/b/c/g'], ['./g', '/b/c/g'], ['g/', '/b/c/g/'], ['/g', '/g'], ['?y', '/b/c/d;p?y'],
+    ['g?y', '/b/c/g?y'], ['#s', '/b/c/d;p?q'], ['g#s', '/b/c/g'], ['g?y#s', '/b/c/g?y'], [';x', '/b/c/;x'],
+    ['g;x', '/b/c/g;x'], ['g;x?y#s', '/b/c/g;x?y'], ['.', '/b/c/'], ['./', '/b/c/'], ['..', '/b/'],
+    ['../', '/b/'], ['../g', '/b/g'], ['../..', '/'], ['../../', '/'], ['../../g', '/g']
+  ]
+  const abnormal: Array<[string, string]> = [
+    ['../../../g', '/g'], ['../../../../g', '/g'], ['/./g', '/g'], ['/../g', '/g'], ['g.', '/b/c/g.'],
+    ['.g', '/b/c/.g'], ['g..', '/b/c/g..'], ['..g', '/b/c/..g'], ['./../g', '/b/g'], ['./g/.', '/b/c/g/'],
+    ['g/./h', '/b/c/g/h'], ['g/../h', '/b/c/h'], ['g;x=1/./y', '/b/c/g;x=1/y'], ['g;x=1/../y', '/b/c/y'],
+    ['g?y/./x', '/b/c/g?y/./x'], ['g?y/../x', '/b/c/g?y/../x'], ['g#s/./x', '/b/c/g'], ['g#s/../x', '/b/c/g']
+  ]
+  for (const [reference, expected] of [...normal, ...abnormal]) t.equal(p(reference, rfc), expected, `"${reference}" -> "${expected}"`)
+  t.equal(p('http://a/b/c/g', rfc), '/b/c/g', 'the absolute form of the same origin')
+  for (const reference of ['g:h', 'http:g', '//g', '']) t.equal(p(reference, rfc), null, `"${reference}" is skipped`)
+})
+
+t.test('a fragment-only reference keeps the query of the request (RFC 3986 section 5.2.2)', async (t) => {
+  const withQuery = base('/books/1?page=2', 'https:', 'https://api.example.com')
+  t.equal(p('#top', withQuery), '/books/1?page=2', 'fragment only: the request itself, query included')
+  t.equal(p('#', withQuery), '/books/1?page=2', 'an empty fragment')
+  t.equal(p('?page=3', withQuery), '/books/1?page=3', 'a query-only reference replaces the query')
+  t.equal(p('reviews', withQuery), '/books/reviews', 'a relative path drops the query')
+  t.equal(p('/a', withQuery), '/a', 'a path-absolute reference too')
+  t.equal(p('#x', base('/a?q=<é>', 'https:', 'https://api.example.com')), '/a?q=%3C%C3%A9%3E',
+    'a query as received is encoded like any other')
+})
+
+t.test('originFormOf: the path and query of a request target in every form (RFC 9112 section 3.2)', async (t) => {
+  t.equal(originFormOf('/books/1?x=1'), '/books/1?x=1', 'origin form, as it is')
+  t.equal(originFormOf('//evil.com/books/1'), '//evil.com/books/1', 'an origin form starting with // too (checked later)')
+  t.equal(originFormOf('http://api.example.com/books/1'), '/books/1', 'absolute form')
+  t.equal(originFormOf('http://api.example.com:8080/books/1?x=1'), '/books/1?x=1', 'with a port and a query')
+  t.equal(originFormOf('HTTPS://user@api.example.com/books/1'), '/books/1', 'any case, userinfo')
+  t.equal(originFormOf('http://api.example.com'), '/', 'an empty path is /')
+  t.equal(originFormOf('http://api.example.com?x=1'), '/?x=1', 'an empty path with a query')
+  t.equal(originFormOf('http://[::1]:80/a'), '/a', 'an IPv6 host')
+  t.equal(originFormOf('*'), '/', 'asterisk form (OPTIONS *)')
+  t.equal(originFormOf('api.example.com:443'), '/', 'authority form (CONNECT)')
+  t.equal(originFormOf(''), '/', 'nothing')
 })
 
 t.test('a result is never a scheme-relative (network-path) reference', async (t) => {

@@ -20,39 +20,43 @@ t.test('parseUriTemplate: valid templates', async (t) => {
     source: '/authors/{id}',
     variables: ['id'],
     literals: ['/authors/', ''],
-    parts: ['id']
+    parts: ['id'],
+    pathParts: 1
   }, 'one variable at the end')
 
-  t.same(parseUriTemplate('{id}'), { source: '{id}', variables: ['id'], literals: ['', ''], parts: ['id'] },
+  t.same(parseUriTemplate('{id}'), { source: '{id}', variables: ['id'], literals: ['', ''], parts: ['id'], pathParts: 1 },
     'a template that is only a variable')
 
   t.same(parseUriTemplate('/shelves/{shelf}/books/{book}.json'), {
     source: '/shelves/{shelf}/books/{book}.json',
     variables: ['shelf', 'book'],
     literals: ['/shelves/', '/books/', '.json'],
-    parts: ['shelf', 'book']
+    parts: ['shelf', 'book'],
+    pathParts: 2
   }, 'literal parts around and between variables are kept')
 
-  t.same(parseUriTemplate('{a}{b}'), { source: '{a}{b}', variables: ['a', 'b'], literals: ['', '', ''], parts: ['a', 'b'] },
+  t.same(parseUriTemplate('{a}{b}'), { source: '{a}{b}', variables: ['a', 'b'], literals: ['', '', ''], parts: ['a', 'b'], pathParts: 2 },
     'adjacent variables get an empty literal between them')
 
-  t.same(parseUriTemplate('/static'), { source: '/static', variables: [], literals: ['/static'], parts: [] },
+  t.same(parseUriTemplate('/static'), { source: '/static', variables: [], literals: ['/static'], parts: [], pathParts: 0 },
     'a template without variables parses (the annotation layer rejects it)')
 
-  t.same(parseUriTemplate(''), { source: '', variables: [], literals: [''], parts: [] }, 'the empty template')
+  t.same(parseUriTemplate(''), { source: '', variables: [], literals: [''], parts: [], pathParts: 0 }, 'the empty template')
 
   t.same(parseUriTemplate('/{id}/{x}/{id}'), {
     source: '/{id}/{x}/{id}',
     variables: ['id', 'x'],
     literals: ['/', '/', '/', ''],
-    parts: ['id', 'x', 'id']
+    parts: ['id', 'x', 'id'],
+    pathParts: 3
   }, 'a repeated variable is listed once in variables, at each position in parts')
 
   t.same(parseUriTemplate('/a b/é?q=1&r=2#frag/{id}'), {
     source: '/a b/é?q=1&r=2#frag/{id}',
     variables: ['id'],
     literals: ['/a b/é?q=1&r=2#frag/', ''],
-    parts: ['id']
+    parts: ['id'],
+    pathParts: 0
   }, 'literal characters are copied as they are (the URI layer encodes them later)')
 })
 
@@ -60,7 +64,7 @@ t.test('parseUriTemplate: variable names (RFC 6570 section 2.3)', async (t) => {
   const valid = ['id', 'ID', 'a1', '_', '0', 'snake_case', 'a.b', 'a.b.c', '%41', '%e9', 'a%2Fb', '%41.%42', 'x.%41_1']
   for (const name of valid) {
     const template = parseUriTemplate(`/x/{${name}}`)
-    t.same(template, { source: `/x/{${name}}`, variables: [name], literals: ['/x/', ''], parts: [name] }, `{${name}} is a valid name`)
+    t.same(template, { source: `/x/{${name}}`, variables: [name], literals: ['/x/', ''], parts: [name], pathParts: 1 }, `{${name}} is a valid name`)
   }
 
   const invalid: [string, string][] = [
@@ -185,6 +189,26 @@ t.test('expandUriTemplate: values without a URI form', async (t) => {
   for (const [value, why] of unusable) {
     t.equal(expandOne('/authors/{id}', value), null, `${why} expands to null`)
   }
+})
+
+t.test('expandUriTemplate: "." and ".." in the path are skipped, never dot segments', async (t) => {
+  // RFC 6570 leaves dots unencoded (unreserved), so "/authors/{id}" with ".." would be "/authors/..",
+  // which resolves to "/": a value must never change which segments stand outside it.
+  t.equal(expandOne('/authors/{id}', '..'), null, '".." would climb to /')
+  t.equal(expandOne('/authors/{id}', '.'), null, '"." would be /authors/')
+  t.equal(expandOne('/authors/{id}/books', '..'), null, 'in the middle of the path')
+  t.equal(expandOne('{id}', '..'), null, 'a template that is only a variable')
+  t.equal(expandOne('/authors/{id}.json', '.'), null, 'next to a literal dot, "." would make ".."')
+  const two = parsed('/a/{x}/{y}')
+  t.equal(expandUriTemplate(two, () => '..'), null, 'two ".." values cannot climb further')
+  t.equal(expandUriTemplate(parsed('/a/{x}{y}'), () => '.'), null, 'nor two adjacent "." values make ".."')
+  t.equal(expandUriTemplate(two, (name) => name === 'x' ? '1' : '.'), null, 'a later variable too')
+  t.equal(expandOne('/authors/{id}', '...'), '/authors/...', 'three dots are no dot segment')
+  t.equal(expandOne('/authors/{id}', '.a'), '/authors/.a', 'nor a dot and more')
+  t.equal(expandOne('/authors/{id}', '%2e%2e'), '/authors/%252e%252e', 'an encoded form is encoded again: no dot segment')
+  t.equal(expandOne('/search?q={q}', '..'), '/search?q=..', 'in the query, dots are data')
+  t.equal(expandOne('/page#{id}', '.'), '/page#.', 'in the fragment too')
+  t.equal(expandUriTemplate(parsed('/a/{x}?q={y}'), (name) => name === 'x' ? '1' : '..'), '/a/1?q=..', 'only the path variables count')
 })
 
 t.test('expandUriTemplate: several variables', async (t) => {
