@@ -60,6 +60,8 @@ export function writeHook (replyLinks: ReplyLinks): onSendHookHandler {
     const links = (reply as ReplyWithLinks)[kLinks]
     const status = reply.statusCode
     if (links === null || ((status < 200 || status >= 300) && status !== 304)) {
+      // Pushes reserved for the payload but never promised are free for later responses.
+      links?.pushState?.releaseUnsent()
       done(null, payload)
       return
     }
