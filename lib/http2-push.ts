@@ -25,6 +25,13 @@ export class SessionPaths {
     return this.paths.has(path)
   }
 
+  /** True when the path is remembered; it then counts as recent (a link the responses keep naming stays). */
+  touch (path: string): boolean {
+    if (!this.paths.has(path)) return false
+    this.remember(path)
+    return true
+  }
+
   remember (path: string): void {
     this.paths.delete(path)
     this.paths.add(path)
@@ -98,7 +105,7 @@ export class PushState {
 
   /** True when `path` was promised (or asked for) on this connection already. */
   wasPromised (path: string): boolean {
-    return this.session.has(path)
+    return this.session.touch(path)
   }
 
   /** True when a push of `path` is allowed: budget left, and not on this connection yet. */
