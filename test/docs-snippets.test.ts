@@ -115,7 +115,7 @@ t.test('docs/http2-push.md: native push and early hints snippets', async (t) => 
   t.equal((await hints.inject('/books/4')).headers.link, '</authors/4>; rel=preload; as=fetch, </reviews/4>; rel=preload; as=fetch')
 
   const withSignal = `${header}\nconst app = Fastify()\n` +
-    "const loadReport = async (id, { signal }) => ({ id, signal: signal instanceof AbortSignal && !signal.aborted })\n" +
+    'const loadReport = async (id, { signal }) => ({ id, signal: signal instanceof AbortSignal && !signal.aborted })\n' +
     (guide.get('push-signal') as string)
   const reports = await load('push-signal', withSignal)
   t.same((await reports.inject('/reports/7')).json(), { id: '7', signal: true }, 'the handler gets the request\'s AbortSignal')
