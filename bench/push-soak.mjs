@@ -2,13 +2,16 @@
 // Soak test for native push: many requests with pushes over many HTTP/2 sessions, some
 // pushed streams reset by the client, some sessions torn down mid-flight. Prints, as JSON,
 // what the server holds after a warm-up and after the run: heap (after GC), active handles
-// and timers, open sessions and streams. Run with `node --expose-gc bench/push-soak.mjs [N]`.
+// and timers, open sessions and streams, and the heap after each STEP requests. Run with
+// `node --expose-gc bench/push-soak.mjs [N [STEP]]` (default 1,000 and 1,000); `npm run bench`
+// runs 4,000, test/push-soak.test.ts a short run.
 import http2 from 'node:http2'
 import Fastify from 'fastify'
 import { Type } from '@sinclair/typebox'
 import pushRelations, { Push } from 'fastify-push-relations'
 
 const total = Number(process.argv[2] ?? 1000)
+const step = Number(process.argv[3] ?? 1000)
 const perSession = 50
 const gc = /** @type {() => void} */ (globalThis.gc)
 if (typeof gc !== 'function') throw new Error('run with --expose-gc')
@@ -118,12 +121,12 @@ const before = await snapshot()
 const began = Date.now()
 const series = []
 let measured = { pushes: 0, requests: 0 }
-for (let done = 0; done < total; done += Math.min(1000, total - done)) {
-  const step = await run(Math.min(1000, total - done))
-  measured = { pushes: measured.pushes + step.pushes, requests: measured.requests + step.requests }
+for (let done = 0; done < total; done += Math.min(step, total - done)) {
+  const part = await run(Math.min(step, total - done))
+  measured = { pushes: measured.pushes + part.pushes, requests: measured.requests + part.requests }
   series.push((await snapshot()).heapUsed)
 }
 const seconds = (Date.now() - began) / 1000
 const after = await snapshot()
 await app.close()
-console.log(JSON.stringify({ total, warmup, measured, seconds, before, after, series }))
+console.log(JSON.stringify({ total, step, warmup, measured, seconds, before, after, series }))

@@ -1,7 +1,7 @@
 // @ts-check
 // `npm run bench`: what the plugin costs, and whether preloading pays (issue #5).
 //
-//   node bench/run.mjs [--quick] [--only=throughput,sweep,memory,latency,breakdown] [--skip=...]
+//   node bench/run.mjs [--quick] [--only=throughput,sweep,memory,latency,soak,breakdown] [--skip=...]
 //                      [--rounds=N] [--duration=S] [--connections=N] [--rtt=MS] [--no-pin]
 //                      [--profile=scenario[@bytes],...] [--json=FILE]
 //
@@ -12,13 +12,13 @@
 // a shared machine, ratios much less. Each round also loads a group's servers all at once on
 // the servers' core, a steadier cross-check of the same ratios. Runs disturbed by other
 // processes are made again. docs/benchmarks.md describes the method and the last results.
-import { fork, spawnSync } from 'node:child_process'
+import { execFile, fork, spawnSync } from 'node:child_process'
 import { readFile, readdir, mkdtemp, rm } from 'node:fs/promises'
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { parseArgs, promisify } from 'node:util'
 import http from 'node:http'
 import { createRequire } from 'node:module'
 import { BLOB_RELATIONS, BOOK_RELATIONS, COLLECTION_RELATIONS, pathOf, isScenario } from './apps.mjs'
@@ -47,7 +47,7 @@ const MB = 1024 * KB
 // Options
 
 /** The parts of the default run. */
-const PARTS = /** @type {const} */ (['throughput', 'sweep', 'memory', 'latency'])
+const PARTS = /** @type {const} */ (['throughput', 'sweep', 'memory', 'latency', 'soak'])
 /** `breakdown` (on request only) adds, next to (c) and (d), the parts of their cost one at a time. */
 const ALL_PARTS = /** @type {const} */ ([...PARTS, 'breakdown'])
 /** @typedef {(typeof ALL_PARTS)[number]} Part */
@@ -71,7 +71,8 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(`usage: npm run bench -- [options]
 
-  --quick                 a short smoke run (2 rounds of 1 s, 20,000 requests for the memory check)
+  --quick                 a short smoke run (2 rounds of 1 s, 20,000 requests for the memory check,
+                          1,000 for the push soak)
   --only=PARTS            run only these parts (comma separated): ${PARTS.join(', ')},
                           and breakdown (what (c) and (d) cost, part by part; not run by default)
   --skip=PARTS            run all parts but these
@@ -121,6 +122,7 @@ const settings = {
   connections: Math.round(numberFlag(flags.connections, 10, 'connections')),
   rtt: numberFlag(flags.rtt, 50, 'rtt'),
   memoryRequests: quick ? [2_000, 20_000] : [20_000, 200_000],
+  soakRequests: quick ? 1_000 : 4_000,
   latencyIterations: quick ? 3 : 7,
   sweepSizes: [1 * KB, 10 * KB, 100 * KB, 1 * MB]
 }
@@ -747,6 +749,46 @@ async function runMemory () {
 
 /** @typedef {Awaited<ReturnType<typeof runMemory>>} MemoryResult */
 
+/**
+ * @typedef {{ heapUsed: number, resources: Record<string, number>, openSessions: number, openStreams: number }} SoakSnapshot
+ * @typedef {{ total: number, step: number, measured: { pushes: number, requests: number }, seconds: number, after: SoakSnapshot, series: number[] }} SoakResult
+ */
+
+/**
+ * The native push soak (bench/push-soak.mjs, docs/http2-push.md): requests with two-hop pushes,
+ * resets, torn-down sessions and pushes past pushTimeout, in a process of its own with
+ * --expose-gc. Fastify's default http2SessionTimeout: what the plugin keeps per session must
+ * not live as long as Node holds a closed session.
+ * @returns {Promise<SoakResult>}
+ */
+async function runSoak () {
+  process.stderr.write(`soak: ${settings.soakRequests} requests with native pushes...\n`)
+  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', join(here, 'push-soak.mjs'), String(settings.soakRequests), String(settings.soakRequests / 4)], {
+    env: { ...process.env, SLOW_MS: '80', PUSH_TIMEOUT_MS: '50', SESSION_TIMEOUT_MS: '72000' },
+    maxBuffer: 16 * MB
+  })
+  return JSON.parse(stdout)
+}
+
+/** From the second quarter of the run on (the first warms the JIT up), the heap may move by this much: measured noise is ±0.25 MB. */
+const SOAK_TOLERANCE = 0.75 * MB
+
+/** @param {SoakResult} soak */
+function soakText (soak) {
+  // PipeWrap: the soak's own stdout and stderr, piped to this process.
+  const { PipeWrap: _stdio, TCPServerWrap: listening, ...others } = soak.after.resources
+  const left = Object.entries(others).map(([type, count]) => `${count} ${type}`)
+  const clean = soak.after.openSessions === 0 && soak.after.openStreams === 0 && left.length === 0 && listening === 1
+  const from = soak.series[1] ?? soak.series[0] ?? 0
+  const growth = (soak.series.at(-1) ?? 0) - from
+  return [
+    `${soak.measured.requests.toLocaleString('en')} requests, ${soak.measured.pushes.toLocaleString('en')} pushes in ${soak.seconds.toFixed(0)} s; ` +
+      `heap after each ${soak.step.toLocaleString('en')} requests: ${soak.series.map((heap) => fmt.mb(heap)).join(', ')}`,
+    `push soak: sessions ${soak.after.openSessions}, streams ${soak.after.openStreams}, other handles ${left.length === 0 ? 'none' : left.join(', ')} left ` +
+      `${clean ? 'holds' : 'MISSED'}; heap growth over the last three quarters ${fmt.mb(growth)}, target < ${fmt.mb(SOAK_TOLERANCE)} ${growth < SOAK_TOLERANCE ? 'holds' : 'MISSED'}`
+  ].join('\n')
+}
+
 /** A change of a sweep ratio smaller than this is noise, not a fall. */
 const SWEEP_TOLERANCE = 0.02
 
@@ -965,6 +1007,13 @@ async function main () {
       `(delaying TCP proxy in Node; medians (min–max) of ${settings.latencyIterations} fetches, each on new connections)\n`)
     console.log(latencyTable(latency))
     raw.latency = { rtt: latency.rtt, results: Object.fromEntries(latency.results) }
+  }
+  if (parts.has('soak')) {
+    const soak = await runSoak()
+    console.log('\nWhat a long run with native pushes leaves behind (bench/push-soak.mjs)\n')
+    console.log(soakText(soak))
+    verdicts.push(soakText(soak).split('\n')[1] ?? '')
+    raw.soak = soak
   }
   if (verdicts.length > 0) console.log('\nTargets\n\n' + verdicts.join('\n'))
   console.log(`\nload average at end: ${loadavg().map((value) => value.toFixed(2)).join(' ')}; took ${((performance.now() - began) / 1000).toFixed(0)} s`)

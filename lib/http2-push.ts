@@ -1,5 +1,7 @@
-import type { FastifyInstance, FastifyRequest, LightMyRequestResponse } from 'fastify'
-import { constants, type Http2ServerRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2'
+import type { FastifyInstance, FastifyRequest, LightMyRequestResponse, RawReplyDefaultExpression, RawRequestDefaultExpression } from 'fastify'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { constants, sensitiveHeaders, type Http2ServerRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2'
+import { createRequire } from 'node:module'
 import type { ResolvedOptions } from './options.js'
 
 /**
@@ -9,14 +11,53 @@ import type { ResolvedOptions } from './options.js'
  * and this plugin run as for a direct request.
  */
 
-/** Paths already promised on a connection: a resource is pushed at most once per session. */
-const promisedBySession = new WeakMap<ServerHttp2Session, Set<string>>()
-/** Bounds the memory a long-lived connection can make the plugin hold. */
-export const MAX_PROMISED_PER_SESSION = 1000
+/**
+ * What one HTTP/2 connection has, so that a resource is pushed at most once per session: the
+ * paths promised on it and the paths its client asked for. Bounded: past
+ * MAX_REMEMBERED_PER_SESSION paths the oldest are forgotten (at worst, one is pushed again and
+ * the client resets it), so that a long-lived API or proxy connection never stops pushing.
+ */
+export class SessionPaths {
+  /** In insertion order: the first is the oldest. */
+  private readonly paths = new Set<string>()
 
-/** The paths promised on a session so far (undefined once it closed); for tests and debugging. */
-export function promisedPaths (session: ServerHttp2Session): ReadonlySet<string> | undefined {
-  return promisedBySession.get(session)
+  has (path: string): boolean {
+    return this.paths.has(path)
+  }
+
+  /** True when the path is remembered; it then counts as recent (a link the responses keep naming stays). */
+  touch (path: string): boolean {
+    if (!this.paths.has(path)) return false
+    this.remember(path)
+    return true
+  }
+
+  remember (path: string): void {
+    this.paths.delete(path)
+    this.paths.add(path)
+    if (this.paths.size > MAX_REMEMBERED_PER_SESSION) this.paths.delete(this.paths.values().next().value as string)
+  }
+
+  forget (path: string): void {
+    this.paths.delete(path)
+  }
+
+  get size (): number {
+    return this.paths.size
+  }
+
+  [Symbol.iterator] (): IterableIterator<string> {
+    return this.paths.values()
+  }
+}
+
+const pathsBySession = new WeakMap<ServerHttp2Session, SessionPaths>()
+/** Bounds the memory a long-lived connection can make the plugin hold (with maxLinkBytes per path). */
+export const MAX_REMEMBERED_PER_SESSION = 1000
+
+/** The paths a session remembers (undefined once it closed); for tests and debugging. */
+export function promisedPaths (session: ServerHttp2Session): SessionPaths | undefined {
+  return pathsBySession.get(session)
 }
 
 /** Headers that describe a connection, not a message: HTTP/2 forbids them in a response. */
@@ -55,19 +96,21 @@ export class PushState {
   remaining: number
   /** Pushes whose next hop is still being computed; the response waits for them (pushDepth > 1). */
   readonly pending: Array<Promise<void>> = []
+  /** Paths reserved by this request (their links say `nopush`) and not promised on the wire yet. */
+  private readonly unsent = new Set<string>()
 
-  constructor (readonly stream: ServerHttp2Stream, private readonly promised: Set<string>, maxPushes: number) {
+  constructor (readonly stream: ServerHttp2Stream, private readonly session: SessionPaths, maxPushes: number) {
     this.remaining = maxPushes
   }
 
-  /** True when `path` was promised on this connection already. */
+  /** True when `path` was promised (or asked for) on this connection already. */
   wasPromised (path: string): boolean {
-    return this.promised.has(path)
+    return this.session.touch(path)
   }
 
   /** True when a push of `path` is allowed: budget left, and not on this connection yet. */
   canClaim (path: string): boolean {
-    return this.remaining > 0 && !this.promised.has(path) && this.promised.size < MAX_PROMISED_PER_SESSION
+    return this.remaining > 0 && !this.session.has(path)
   }
 
   /** Reserves a push of `path`; false when `canClaim` says no. */
@@ -77,10 +120,32 @@ export class PushState {
     return true
   }
 
-  /** Reserves a push of `path` that `canClaim` allowed. */
+  /** Reserves a push of `path` that `canClaim` allowed, until it is promised or released. */
   reserve (path: string): void {
-    this.promised.add(path)
+    this.session.remember(path)
+    this.unsent.add(path)
     this.remaining--
+  }
+
+  /** The PUSH_PROMISE of `path` went out: the reservation is final. */
+  promised (path: string): void {
+    this.unsent.delete(path)
+  }
+
+  /** `path` was reserved but not promised: a later response on this connection may push it. */
+  release (path: string): void {
+    if (this.unsent.delete(path)) {
+      this.session.forget(path)
+      this.remaining++
+    }
+  }
+
+  /**
+   * Releases every reservation not promised yet: the response ended without pushing them (its
+   * serialization failed into a 500, the client went away...).
+   */
+  releaseUnsent (): void {
+    for (const path of this.unsent) this.release(path)
   }
 }
 
@@ -94,18 +159,22 @@ export function pushStateOf (request: FastifyRequest, options: ResolvedOptions):
   const stream = (request.raw as { stream?: Http2ServerRequest['stream'] }).stream
   if (stream === undefined || stream.destroyed || !stream.pushAllowed) return null
   const session = stream.session as ServerHttp2Session
-  let promised = promisedBySession.get(session)
-  if (promised === undefined) {
-    promised = new Set()
-    promisedBySession.set(session, promised)
+  let paths = pathsBySession.get(session)
+  if (paths === undefined) {
+    paths = new SessionPaths()
+    pathsBySession.set(session, paths)
     // Node keeps a closed session referenced from its idle timer until that fires (Fastify's
     // http2SessionTimeout, 72 s by default): let go of the paths as soon as it closes.
-    session.once('close', () => { promisedBySession.delete(session) })
+    session.once('close', () => { pathsBySession.delete(session) })
   }
-  // The client has the resource it asked for: a self link is never pushed back.
+  // The client has the resource it asked for: a self link is never pushed back. (A longer URL
+  // can never be a link: not worth the memory.)
   const path = request.url
-  if (promised.size < MAX_PROMISED_PER_SESSION) promised.add(path)
-  return new PushState(stream, promised, options.maxPushes)
+  if (path.length <= options.maxLinkBytes) paths.remember(path)
+  const state = new PushState(stream, paths, options.maxPushes)
+  // Whatever the response was (a 500, a reset by the client), what it did not promise is free again.
+  stream.once('close', () => { state.releaseUnsent() })
+  return state
 }
 
 /** The pushed request's headers: the client's own credentials and negotiation headers. */
@@ -118,6 +187,15 @@ function forwardedHeaders (request: FastifyRequest, names: readonly string[]): I
   return headers
 }
 
+/** Forwarded headers that hold credentials: never HPACK-indexed in the PUSH_PROMISE. */
+const SENSITIVE_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
+
+/** The PUSH_PROMISE headers: the pushed request's, with its credentials marked sensitive. */
+function promiseHeaders (path: string, headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const sensitive = SENSITIVE_HEADERS.filter((name) => headers[name] !== undefined)
+  return { ':method': 'GET', ':path': path, ...headers, [sensitiveHeaders]: sensitive }
+}
+
 function responseHeaders (response: LightMyRequestResponse): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = { ':status': response.statusCode }
   for (const [name, value] of Object.entries(response.headers)) {
@@ -128,6 +206,25 @@ function responseHeaders (response: LightMyRequestResponse): OutgoingHttpHeaders
 
 function cancel (stream: ServerHttp2Stream): void {
   if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL)
+}
+
+/** The part of light-my-request (Fastify's `inject`) the pusher uses. */
+type Inject = (
+  dispatch: (request: IncomingMessage, response: ServerResponse) => void,
+  options: { method: 'GET', url: string, headers: IncomingHttpHeaders, remoteAddress: string, signal: AbortSignal }
+) => Promise<LightMyRequestResponse>
+
+let lightMyRequest: Inject | undefined
+
+/**
+ * Fastify's own injector, taken from Fastify's dependencies (it is not one of this package's),
+ * loaded on the first push as Fastify loads it on the first `inject`. The pusher calls it
+ * directly, not through `fastify.inject`, to make the injected socket look like the client's
+ * before any hook sees it.
+ */
+function injector (): Inject {
+  lightMyRequest ??= createRequire(require.resolve('fastify'))('light-my-request') as Inject
+  return lightMyRequest
 }
 
 export class Pusher {
@@ -152,44 +249,54 @@ export class Pusher {
     const path = target.path
     return new Promise((resolve) => {
       try {
-        state.stream.pushStream({ ':method': 'GET', ':path': path, ...headers }, (error, pushStream) => {
+        state.stream.pushStream(promiseHeaders(path, headers), (error, pushStream) => {
           if (error !== null) {
             // ERR_HTTP2_OUT_OF_STREAMS, ERR_HTTP2_INVALID_STREAM (the client stream is gone)...
             log.debug({ err: error, path }, 'fastify-push-relations: push not promised')
+            state.release(path)
             resolve()
             return
           }
+          state.promised(path)
           this.fill(state, request, pushStream, target, headers, hopsLeft).then(resolve, resolve)
         })
       } catch (error) {
         // Thrown synchronously: ERR_HTTP2_PUSH_DISABLED, ERR_HTTP2_NESTED_PUSH, a closed stream.
         log.debug({ err: error, path }, 'fastify-push-relations: push not promised')
+        state.release(path)
         resolve()
       }
     })
   }
 
-  /** Dispatches `GET path` through Fastify and writes the answer on the pushed stream. */
+  /**
+   * Dispatches `GET path` through Fastify, as the client would have asked for it (same
+   * protocol, host and address), and writes the answer on the pushed stream. A push cancelled
+   * before its answer (pushTimeout, a reset by the client) aborts its request's
+   * `request.signal`, as a client that goes away does, and starts no further hop.
+   */
   private async fill (state: PushState, request: FastifyRequest, pushStream: ServerHttp2Stream, target: PushTarget, headers: IncomingHttpHeaders, hopsLeft: number): Promise<void> {
     const path = target.path
     // A reset by the client (RST_STREAM) surfaces as an error on the pushed stream: never crash for it.
     pushStream.on('error', (error) => { request.log.debug({ err: error, path }, 'fastify-push-relations: pushed stream failed') })
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<null>((resolve) => {
-      timer = setTimeout(resolve, this.options.pushTimeout, null)
-    })
+    const cancelled = new AbortController()
+    const abort = (): void => { cancelled.abort() }
+    const timer = setTimeout(abort, this.options.pushTimeout)
+    pushStream.once('close', abort)
+    // The injector rejects on abort; the race makes sure nothing waits for a handler that ignores it.
+    const aborted = new Promise<null>((resolve) => { cancelled.signal.addEventListener('abort', () => { resolve(null) }, { once: true }) })
     let response: LightMyRequestResponse | null
     try {
-      response = await Promise.race([
-        // The client's address and host too: routes that check them answer as for a direct request.
-        this.fastify.inject({ method: 'GET', url: path, headers: { ...headers, host: request.host }, remoteAddress: request.ip }),
-        timeout
-      ])
+      const dispatched = this.dispatch(request, path, headers, cancelled.signal)
+      // Once aborted, the injector rejects too: nobody waits for that answer any more.
+      dispatched.catch(() => {})
+      response = await Promise.race([dispatched, aborted])
     } catch (error) {
       response = null
       request.log.debug({ err: error, path }, 'fastify-push-relations: pushed request failed')
     } finally {
       clearTimeout(timer)
+      pushStream.off('close', abort)
     }
     if (response === null || response.statusCode < 200 || response.statusCode >= 300 || pushStream.destroyed) {
       // Not the answer the client would want (or no answer in time): take the promise back.
@@ -202,6 +309,20 @@ export class Pusher {
     if (links === undefined || (hopsLeft <= 1 && !target.follow)) return
     const next = links.pushable.filter((link) => (hopsLeft > 1 || links.isSelected(link)) && state.claim(link))
     if (next.length > 0) this.push(state, request, pushTargets(links, next), Math.max(1, hopsLeft - 1))
+  }
+
+  /**
+   * The pushed request, through the same Fastify instance: hooks, authentication, serializers
+   * and this plugin run as for a direct request. It comes from the client's address, with its
+   * `Host`, over the client's protocol (`request.protocol` is `https` when the client's is).
+   */
+  private dispatch (request: FastifyRequest, path: string, headers: IncomingHttpHeaders, signal: AbortSignal): Promise<LightMyRequestResponse> {
+    const encrypted = request.protocol === 'https'
+    const routing = this.fastify.routing.bind(this.fastify) as (request: RawRequestDefaultExpression, reply: RawReplyDefaultExpression) => void
+    return injector()((injected, response) => {
+      if (encrypted) (injected.socket as { encrypted?: boolean }).encrypted = true
+      routing(injected, response)
+    }, { method: 'GET', url: path, headers: { ...headers, host: request.host }, remoteAddress: request.ip, signal })
   }
 }
 

@@ -65,6 +65,8 @@ export function writeHook (replyLinks: ReplyLinks): onSendHookHandler {
       return
     }
     if ((status < 200 || status >= 300) && status !== 304) {
+      // Pushes reserved for the payload but never promised are free for later responses.
+      links.pushState?.releaseUnsent()
       replyLinks.rewritePreloads(reply, links)
       done(null, payload)
       return

@@ -103,7 +103,7 @@ t.test('docs/annotations.md: every shape gives the links it says', async (t) => 
 
 t.test('docs/http2-push.md: native push and early hints snippets', async (t) => {
   const guide = snippets('docs/http2-push.md')
-  t.same([...guide.keys()], ['native-push', 'early-hints'])
+  t.same([...guide.keys()], ['native-push', 'push-signal', 'early-hints'])
   const push = await load('native-push', guide.get('native-push') as string)
   await push.ready()
   t.equal(push.initialConfig.http2, true)
@@ -113,6 +113,12 @@ t.test('docs/http2-push.md: native push and early hints snippets', async (t) => 
     (guide.get('early-hints') as string)
   const hints = await load('early-hints', code)
   t.equal((await hints.inject('/books/4')).headers.link, '</authors/4>; rel=preload; as=fetch, </reviews/4>; rel=preload; as=fetch')
+
+  const withSignal = `${header}\nconst app = Fastify()\n` +
+    'const loadReport = async (id, { signal }) => ({ id, signal: signal instanceof AbortSignal && !signal.aborted })\n' +
+    (guide.get('push-signal') as string)
+  const reports = await load('push-signal', withSignal)
+  t.same((await reports.inject('/reports/7')).json(), { id: '7', signal: true }, 'the handler gets the request\'s AbortSignal')
 })
 
 t.test('docs/vulcain.md: enabling, the clients and CORS', async (t) => {

@@ -2,9 +2,9 @@ import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import { EventEmitter } from 'node:events'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { ServerHttp2Stream } from 'node:http2'
+import { sensitiveHeaders, type ServerHttp2Stream } from 'node:http2'
 import { Push } from '../lib/index.js'
-import { MAX_PROMISED_PER_SESSION, PushState, Pusher, promisedPaths, pushStateOf } from '../lib/http2-push.js'
+import { MAX_REMEMBERED_PER_SESSION, PushState, Pusher, SessionPaths, promisedPaths, pushStateOf } from '../lib/http2-push.js'
 import { resolveOptions } from '../lib/options.js'
 import { buildApp } from './helpers/build.js'
 
@@ -17,11 +17,11 @@ interface FakeLog { debug: (...args: unknown[]) => void, lines: unknown[][] }
 
 function fakeRequest (): { request: FastifyRequest, log: FakeLog } {
   const log: FakeLog = { lines: [], debug: (...args) => { log.lines.push(args) } }
-  return { request: { headers: { cookie: 'a=b' }, host: 'api.example.com', log } as unknown as FastifyRequest, log }
+  return { request: { headers: { cookie: 'a=b' }, host: 'api.example.com', protocol: 'http', ip: '127.0.0.1', log } as unknown as FastifyRequest, log }
 }
 
 function pushStateWith (pushStream: ServerHttp2Stream['pushStream']): PushState {
-  return new PushState({ pushStream } as unknown as ServerHttp2Stream, new Set(), 10)
+  return new PushState({ pushStream } as unknown as ServerHttp2Stream, new SessionPaths(), 10)
 }
 
 t.test('a push the stream refuses at once (ERR_HTTP2_PUSH_DISABLED, a closed stream) is skipped', async (t) => {
@@ -52,11 +52,12 @@ t.test('a pushed request whose dispatch fails is cancelled', async (t) => {
     closedWith: -1,
     close (code: number) { this.closedWith = code }
   })
-  const state = pushStateWith(((headers: Record<string, unknown>, callback: (error: null, stream: unknown) => void) => {
-    t.same(headers, { ':method': 'GET', ':path': '/authors/1', cookie: 'a=b' }, 'the promise carries the forwarded headers')
+  const state = pushStateWith(((headers: Record<string | symbol, unknown>, callback: (error: null, stream: unknown) => void) => {
+    t.same(Object.fromEntries(Object.entries(headers)), { ':method': 'GET', ':path': '/authors/1', cookie: 'a=b' }, 'the promise carries the forwarded headers')
+    t.same(headers[sensitiveHeaders], ['cookie'], 'credentials are never HPACK-indexed')
     callback(null, pushed)
   }) as unknown as ServerHttp2Stream['pushStream'])
-  const fastify = { inject: async () => { throw new Error('the server is closing') } } as unknown as FastifyInstance
+  const fastify = { routing: () => { throw new Error('the server is closing') } } as unknown as FastifyInstance
   const pusher = new Pusher(fastify, resolveOptions({ push: true, pushDepth: 2 }))
   pusher.push(state, request, [{ path: '/authors/1', headers: {}, follow: false }])
   await Promise.all(state.pending)
@@ -115,24 +116,50 @@ t.test('a $ref still missing at ready (a custom serializer does not resolve it) 
   t.equal((await app.inject('/')).headers.link, undefined)
 })
 
-t.test('what a connection can make the plugin remember is bounded', async (t) => {
-  const full = new Set(Array.from({ length: MAX_PROMISED_PER_SESSION }, (_, i) => `/r/${i}`))
+t.test('what a connection makes the plugin remember is bounded, and never stops its pushes', async (t) => {
+  const full = new SessionPaths()
+  for (let i = 0; i < MAX_REMEMBERED_PER_SESSION; i++) full.remember(`/r/${i}`)
   const state = new PushState({} as ServerHttp2Stream, full, 10)
-  t.equal(state.canClaim('/new'), false, `${MAX_PROMISED_PER_SESSION} paths promised on a connection: no more pushes on it`)
-  t.equal(state.claim('/new'), false)
-  t.equal(full.size, MAX_PROMISED_PER_SESSION)
-  const roomy = new PushState({} as ServerHttp2Stream, new Set(), 1)
+  t.equal(state.canClaim('/new'), true, `${MAX_REMEMBERED_PER_SESSION} paths on a connection: pushes go on`)
+  t.equal(state.claim('/new'), true)
+  t.equal(full.size, MAX_REMEMBERED_PER_SESSION, 'the bound holds')
+  t.equal(full.has('/r/0'), false, 'the oldest path is forgotten')
+  t.equal(full.has('/r/1'), true)
+  t.equal(state.canClaim('/new'), false, 'a path is pushed once')
+  const roomy = new PushState({} as ServerHttp2Stream, new SessionPaths(), 1)
   t.equal(roomy.claim('/a'), true)
   t.equal(roomy.claim('/b'), false, 'and no more than maxPushes per request')
 
   const session = new EventEmitter()
-  const stream = { destroyed: false, pushAllowed: true, session }
+  const stream = Object.assign(new EventEmitter(), { destroyed: false, pushAllowed: true, session })
   const options = resolveOptions({ push: true })
   const requestFor = (url: string): FastifyRequest => ({ method: 'GET', url, raw: { stream } }) as unknown as FastifyRequest
   const first = pushStateOf(requestFor('/books/0'), options)
   t.ok(first !== null)
-  for (let i = 1; i <= MAX_PROMISED_PER_SESSION + 5; i++) pushStateOf(requestFor(`/books/${i}`), options)
-  t.equal(promisedPaths(session as never)?.size, MAX_PROMISED_PER_SESSION, 'requested paths count too, up to the bound')
+  for (let i = 1; i <= MAX_REMEMBERED_PER_SESSION + 5; i++) pushStateOf(requestFor(`/books/${i}`), options)
+  const paths = promisedPaths(session as never)
+  t.equal(paths?.size, MAX_REMEMBERED_PER_SESSION, 'requested paths are remembered up to the bound')
+  const after = pushStateOf(requestFor('/books/last'), options)
+  t.equal(after?.canClaim('/authors/1'), true, 'requested paths never use up the pushes of a connection')
+  t.equal(after?.canClaim('/books/last'), false, 'the requested resource is not pushed back')
+  pushStateOf(requestFor('/' + 'x'.repeat(options.maxLinkBytes)), options)
+  t.equal(paths?.has('/' + 'x'.repeat(options.maxLinkBytes)), false, 'a URL too long to be a link is not remembered')
   session.emit('close')
   t.equal(promisedPaths(session as never), undefined)
+})
+
+t.test('a reservation is released when its push is not promised, and only once', async (t) => {
+  const paths = new SessionPaths()
+  const state = new PushState({} as ServerHttp2Stream, paths, 2)
+  state.reserve('/a')
+  state.reserve('/b')
+  state.promised('/a')
+  t.equal(state.remaining, 0)
+  state.releaseUnsent()
+  t.same([...paths], ['/a'], '/b was never promised: a later response may push it')
+  t.equal(state.remaining, 1)
+  state.release('/a')
+  state.release('/b')
+  t.same([...paths], ['/a'], 'a promised path stays, a released one is not released twice')
+  t.equal(state.remaining, 1)
 })
