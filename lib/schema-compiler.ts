@@ -107,7 +107,7 @@ class SchemaCompiler {
 
     const node: PlanNode = { link: null, properties: null, declared: null, patterns: null, additional: null, prefixItems: null, items: null }
     this.nodes.set(key, node)
-    const rules = this.rules.rulesOf(fragments)
+    const rules = this.rules.rulesOf(fragments, entries)
     if (typeof rules === 'string') throw this.annotationError(this.site, pointer, rules)
     node.link = rules
     this.compileObject(node, fragments, pointer)

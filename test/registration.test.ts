@@ -210,7 +210,7 @@ t.test('registering the plugin twice rejects register() and ready() with a clear
 
 t.test('another plugin\'s reply.preload decorator rejects register(), not the process', async (t) => {
   const app = Fastify()
-  app.decorateReply('preload', null)
+  app.decorateReply('preload', null as never)
   await t.rejects(async () => { await app.register(pushRelations) }, { code: 'FST_ERR_DEC_ALREADY_PRESENT' })
 })
 
