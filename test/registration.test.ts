@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { Type } from '@sinclair/typebox'
-import pushRelations, { ajvPlugin, Push } from '../lib/index.js'
+import pushRelations, { ajvPlugin, FST_PUSH_RELATIONS_ALREADY_REGISTERED, Push } from '../lib/index.js'
 import { buildApp } from './helpers/build.js'
 
 const WithAuthor = Type.Object({ author: Push(Type.String()) })
@@ -206,6 +206,7 @@ t.test('registering the plugin twice rejects register() and ready() with a clear
   child.register(async (scope) => { await scope.register(pushRelations, { push: true }) })
   await t.rejects(async () => { await child.ready() }, expected, 'again in a child context')
   t.same(uncaught, [])
+  t.equal(new FST_PUSH_RELATIONS_ALREADY_REGISTERED().code, 'FST_PUSH_RELATIONS_ALREADY_REGISTERED', 'exported for checks')
 })
 
 t.test('another plugin\'s reply.preload decorator rejects register(), not the process', async (t) => {
