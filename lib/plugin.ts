@@ -9,7 +9,7 @@ import { compileRoute, type CompiledRoute, type ResponsePreloads } from './route
 import { collectHook, varyOnDirectives, writeHook, type RouteState } from './route-hooks.js'
 import { Vulcain } from './vulcain.js'
 
-/** One annotated route, as `fastify.pushRelations.routes()` lists it. */
+/** One route that gets links, for one method and URL, as `fastify.pushRelations.routes()` lists it. */
 export interface RoutePreloads {
   readonly method: RouteOptions['method']
   readonly url: string
@@ -18,7 +18,10 @@ export interface RoutePreloads {
 
 /** The `fastify.pushRelations` decorator. */
 export interface PushRelationsDecorator {
-  /** The routes with relations and, per 2xx response, the payload pointers that are preloaded. */
+  /**
+   * The routes with relations, one entry per method and URL as `fastify.printRoutes()` shows
+   * them, and per 2xx response the payload pointers that are preloaded.
+   */
   routes (): RoutePreloads[]
 }
 
@@ -169,7 +172,7 @@ function warnAboutEarlierRoutes (fastify: FastifyInstance): void {
   fastify.log.warn(
     'fastify-push-relations was registered after these routes and cannot see their x-push annotations; ' +
     'register it before your routes (await fastify.register(pushRelations)). ' +
-    'only routes with x-push in a response schema (or that should answer Vulcain requests) lose something, ' +
+    'Only routes with x-push in a response schema (or that should answer Vulcain requests) lose something, ' +
     'the others (documentation UIs, health checks...) are unaffected:\n' + earlier.join('')
   )
 }

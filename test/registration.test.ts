@@ -91,7 +91,7 @@ t.test('routes registered before the plugin are named in a warning, with the fix
   t.match(warning.msg, /registered after these routes and cannot see their x-push annotations/)
   t.match(warning.msg, /await fastify\.register\(pushRelations\)/)
   t.match(warning.msg, /\/early \(GET\)/)
-  t.match(warning.msg, /only routes with x-push in a response schema \(or that should answer Vulcain requests\) lose something, the others \(documentation UIs, health checks\.\.\.\) are unaffected/,
+  t.match(warning.msg, /Only routes with x-push in a response schema \(or that should answer Vulcain requests\) lose something, the others \(documentation UIs, health checks\.\.\.\) are unaffected/,
     'routes without relations (Fastify does not say which) are declared harmless')
   t.notMatch(warning.msg, /\/late/)
   t.equal((await app.inject('/early')).headers.link, undefined, 'the early route is indeed not compiled')
