@@ -51,8 +51,11 @@ export const FORMATS: ReadonlyMap<string, (value: string) => boolean> = new Map(
  */
 const UNCHECKED = ['minLength', 'maxLength', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'not', 'contentEncoding', 'contentMediaType']
 
-/** Most alternatives a value's schemas may combine into (a union of unions multiplies). */
-export const MAX_ALTERNATIVES = 64
+/**
+ * Most alternatives a value's schemas may combine into: a union of 100 literals is 100, but
+ * unions side by side (in an `allOf`) multiply. Startup work only, bounded all the same.
+ */
+export const MAX_ALTERNATIVES = 1024
 
 /** One way through the schemas of a value: the keywords of one branch of each union. */
 interface Alternative {
@@ -134,12 +137,15 @@ export class LinkBranchesBuilder {
       ? 'give the branches a "pattern", a "format" (' + [...FORMATS.keys()].join(', ') + '), a "const" or an "enum", or use separate fields'
       : 'give the branches a "const" or an "enum" (or "integer" against "number"), or use separate fields'
     const problem = `a union holds ${kind}s that are links and ${kind}s that are not`
+    // agreeFrom[i]: the branches from i on all have the same rule (the last one does).
+    const agreeFrom = rules.map(() => false)
+    for (let i = rules.length - 1; i >= 0; i--) agreeFrom[i] = i === rules.length - 1 || (agreeFrom[i + 1] === true && rules[i + 1] === rules[i])
     const choices: Array<readonly [BranchTest, LinkRule | null]> = []
     for (let i = 0; ; i++) {
       const alternative = taking[i] as Alternative
       const own = rules[i] ?? null
-      // The branches left agree (the last one does): whichever takes the value, the rule is the same.
-      if (rules.slice(i).every((other) => other === own)) return { choices, otherwise: own }
+      // The branches left agree: whichever takes the value, the rule is the same.
+      if (agreeFrom[i] === true) return { choices, otherwise: own }
       if (alternative.unchecked !== null) {
         return `${problem}, told apart by "${alternative.unchecked}", which the plugin does not check: ${fix}`
       }
