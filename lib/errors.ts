@@ -20,3 +20,11 @@ export const FST_PUSH_RELATIONS_INVALID_ANNOTATION = createError<'FST_PUSH_RELAT
   500,
   TypeError
 )
+
+/** The plugin is registered twice in one context (or in a context and its parent). Rejects `register` and `ready()`. */
+export const FST_PUSH_RELATIONS_ALREADY_REGISTERED = createError<'FST_PUSH_RELATIONS_ALREADY_REGISTERED'>(
+  'FST_PUSH_RELATIONS_ALREADY_REGISTERED',
+  'fastify-push-relations is already registered in this context or a parent one; register it once, at the root, before the routes',
+  500,
+  Error
+)

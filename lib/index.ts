@@ -13,7 +13,7 @@ export { pushRelations }
 export { Push } from './push.js'
 export { ajvPlugin, type AjvLike } from './ajv-plugin.js'
 export { KEYWORD, type PushAnnotation, type PushAnnotationObject } from './annotation.js'
-export { FST_PUSH_RELATIONS_INVALID_ANNOTATION, FST_PUSH_RELATIONS_INVALID_OPTION } from './errors.js'
+export { FST_PUSH_RELATIONS_ALREADY_REGISTERED, FST_PUSH_RELATIONS_INVALID_ANNOTATION, FST_PUSH_RELATIONS_INVALID_OPTION } from './errors.js'
 export type { CrossOrigin, PushRelationsOptions } from './options.js'
 export type { PushRelationsDecorator, RoutePreloads } from './plugin.js'
 export type { ResponsePreloads } from './route-compiler.js'

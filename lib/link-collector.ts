@@ -1,5 +1,6 @@
 import type { LinkSet } from './link-set.js'
 import type { LinkRule } from './annotation.js'
+import { branchRule } from './link-branches.js'
 import type { LinkRules } from './link-rules.js'
 import type { PlanNode } from './schema-compiler.js'
 import { expandUriTemplate, type UriTemplate } from './uri-template.js'
@@ -84,11 +85,15 @@ const NUMERIC = /^-?\d+(?:\.\d+)?$/
 
 /** The rule for this kind of value, if any. */
 export function ruleFor (rules: LinkRules, value: unknown): LinkRule | null {
+  const { stringBranches, numberBranches } = rules
   return typeof value === 'string'
-    // The serializer writes a numeric string in an integer field as a number: so does its link.
-    ? rules.string ?? (NUMERIC.test(value) ? rules.number : null)
+    ? stringBranches !== undefined
+      ? branchRule(stringBranches, value)
+      // The serializer writes a numeric string in an integer field as a number: so does its link
+      // (not in a union: the serializer tries a string against its branches as it is).
+      : rules.string ?? (numberBranches === undefined && NUMERIC.test(value) ? rules.number : null)
     : typeof value === 'number' || typeof value === 'bigint'
-      ? rules.number
+      ? numberBranches !== undefined ? branchRule(numberBranches, value) : rules.number
       : typeof value === 'object' && value !== null && !Array.isArray(value) ? rules.object : null
 }
 

@@ -1,4 +1,5 @@
 import { KEYWORD, parseAnnotation, sameRule, type LinkRule } from './annotation.js'
+import { LinkBranchesBuilder, type LinkBranches } from './link-branches.js'
 import type { ResolvedOptions } from './options.js'
 import { isSchemaObject, type Fragment, type SchemaResolver } from './schema-resolver.js'
 
@@ -11,9 +12,13 @@ export interface LinkRules {
   readonly string: LinkRule | null
   readonly number: LinkRule | null
   readonly object: LinkRule | null
+  /** Set when a union's branches disagree about strings: the first branch that takes the value decides. */
+  readonly stringBranches?: LinkBranches
+  /** The same for numbers. */
+  readonly numberBranches?: LinkBranches
 }
 
-type ValueKind = keyof LinkRules
+type ValueKind = 'string' | 'number' | 'object'
 type JsonType = 'string' | 'number' | 'integer' | 'boolean' | 'null' | 'object' | 'array'
 
 const JSON_TYPES = new Set<string>(['string', 'number', 'integer', 'boolean', 'null', 'object', 'array'])
@@ -59,13 +64,28 @@ function elementsOf (fragments: readonly Fragment[]): Fragment[] {
 }
 
 export class LinkRulesBuilder {
-  constructor (private readonly resolver: SchemaResolver, private readonly options: ResolvedOptions) {}
+  private readonly branches: LinkBranchesBuilder
+
+  constructor (private readonly resolver: SchemaResolver, private readonly options: ResolvedOptions) {
+    this.branches = new LinkBranchesBuilder(resolver, options)
+  }
 
   /**
-   * The rules of a value described by `fragments` (already expanded). Returns null when no
-   * fragment is annotated, or a sentence saying why an annotation cannot work.
+   * The rules of a value described by `fragments` (already expanded), and with `entries` (the
+   * same, not expanded) the branches of its unions. Returns null when no fragment is
+   * annotated, or a sentence saying why an annotation cannot work.
    */
-  rulesOf (fragments: readonly Fragment[]): LinkRules | null | string {
+  rulesOf (fragments: readonly Fragment[], entries?: readonly Fragment[]): LinkRules | null | string {
+    const rules = this.plainRulesOf(fragments)
+    if (rules === null || typeof rules === 'string' || entries === undefined) return rules
+    const branches = this.branches.branchesOf(entries, fragments, rules)
+    if (typeof branches === 'string') return branches
+    return branches.string === undefined && branches.number === undefined
+      ? rules
+      : { ...rules, ...(branches.string === undefined ? {} : { stringBranches: branches.string }), ...(branches.number === undefined ? {} : { numberBranches: branches.number }) }
+  }
+
+  private plainRulesOf (fragments: readonly Fragment[]): LinkRules | null | string {
     const rules: { -readonly [K in ValueKind]: LinkRule | null } = { string: null, number: null, object: null }
     let annotated = false
     for (const fragment of fragments) {

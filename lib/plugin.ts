@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginCallback, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { FST_PUSH_RELATIONS_ALREADY_REGISTERED } from './errors.js'
 import { Pusher } from './http2-push.js'
 import { resolveOptions, type PushRelationsOptions, type ResolvedOptions } from './options.js'
 import { kLinks, ReplyLinks } from './reply-links.js'
@@ -8,7 +9,7 @@ import { compileRoute, type CompiledRoute, type ResponsePreloads } from './route
 import { collectHook, varyOnDirectives, writeHook, type RouteState } from './route-hooks.js'
 import { Vulcain } from './vulcain.js'
 
-/** One annotated route, as `fastify.pushRelations.routes()` lists it. */
+/** One route that gets links, for one method and URL, as `fastify.pushRelations.routes()` lists it. */
 export interface RoutePreloads {
   readonly method: RouteOptions['method']
   readonly url: string
@@ -17,7 +18,10 @@ export interface RoutePreloads {
 
 /** The `fastify.pushRelations` decorator. */
 export interface PushRelationsDecorator {
-  /** The routes with relations and, per 2xx response, the payload pointers that are preloaded. */
+  /**
+   * The routes with relations, one entry per method and URL as `fastify.printRoutes()` shows
+   * them, and per 2xx response the payload pointers that are preloaded.
+   */
   routes (): RoutePreloads[]
 }
 
@@ -55,16 +59,26 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
     done(error as Error)
     return
   }
+  // Decorating twice throws FST_ERR_DEC_ALREADY_PRESENT out of avvio, uncaught: reject instead.
+  if (fastify.hasDecorator('pushRelations')) {
+    done(new FST_PUSH_RELATIONS_ALREADY_REGISTERED())
+    return
+  }
   const replyLinks = new ReplyLinks(options, new Pusher(fastify, options))
-  const annotated: Array<{ -readonly [K in keyof RoutePreloads]: RoutePreloads[K] }> = []
-  const pending: Array<{ state: RouteState, entry: (typeof annotated)[number], recompile: () => CompiledRoute }> = []
+  const annotated: AnnotatedRoute[] = []
+  const pending: Array<{ state: RouteState, entry: AnnotatedRoute, recompile: () => CompiledRoute }> = []
 
   warnAboutEarlierRoutes(fastify)
 
-  fastify.decorateReply(kLinks, null)
-  fastify.decorateReply('preload', replyLinks.preloadDecorator())
+  try {
+    fastify.decorateReply(kLinks, null)
+    fastify.decorateReply('preload', replyLinks.preloadDecorator())
+  } catch (error) {
+    done(error as Error) // another plugin already decorates reply.preload
+    return
+  }
   fastify.decorate('pushRelations', {
-    routes: () => annotated.filter((route) => route.responses.length > 0).map((route) => ({ ...route }))
+    routes: () => annotated.filter((route) => route.responses.length > 0).flatMap(listedRoutes)
   })
 
   const vulcain = options.vulcain === null ? null : new Vulcain(options.vulcain, options.iriKey, replyLinks.handlerRule)
@@ -82,7 +96,7 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
       const state: RouteState = { plans: compiled.plans, keys: compiled.keys }
       routeOptions.preSerialization = appendHook(routeOptions.preSerialization, collectHook(state, options, replyLinks, routeVulcain))
       if (annotatedRoute) {
-        const entry = { method: routeOptions.method, url: routeOptions.url, responses: compiled.preloads }
+        const entry = { method: routeOptions.method, url: routeOptions.url, responses: compiled.preloads, options: routeOptions }
         annotated.push(entry)
         if (compiled.unresolved.length > 0) {
           pending.push({ state, entry, recompile: () => compileRoute(response, getSchema, options, route) })
@@ -118,6 +132,28 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
   done()
 }
 
+/** An annotated route as `onRoute` saw it; `options` is the object Fastify goes on registering. */
+interface AnnotatedRoute {
+  readonly method: RouteOptions['method']
+  readonly url: string
+  responses: readonly ResponsePreloads[]
+  readonly options: RouteOptions
+}
+
+/**
+ * The routes `entry` stands for, one per method and URL as `printRoutes()` shows them. Under a
+ * prefix, a `'/'` route is also registered as `prefix + '/'` (`prefixTrailingSlash: 'both'`)
+ * from the same options, which Fastify then rewrites, without running `onRoute` again: the
+ * second URL shows in `options.url` once registration is over (its HEAD twin is seen apart).
+ */
+function listedRoutes (entry: AnnotatedRoute): RoutePreloads[] {
+  const urls = [entry.url]
+  const { url, routePath } = entry.options as RouteOptions & { routePath?: string }
+  if (url !== entry.url && routePath === '/') urls.push(url)
+  const methods = Array.isArray(entry.method) ? entry.method : [entry.method]
+  return methods.flatMap((method) => urls.map((url) => ({ method, url, responses: entry.responses })))
+}
+
 /** Methods whose responses can carry a payload with relations (HEAD follows GET). */
 const PAYLOAD_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
 
@@ -125,6 +161,9 @@ const PAYLOAD_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
  * `onRoute` only sees routes registered after it is added: earlier ones would silently get no
  * links. Such routes are already in the router when the plugin loads, so they are named here
  * (OPTIONS routes, like @fastify/cors's preflight, carry no payload and are left out).
+ * Fastify exposes no schema of a registered route (`printRoutes({ includeMeta })` shows only
+ * its hooks, error handler and log settings), so the list cannot be narrowed to the routes
+ * with `x-push`: the message says which ones matter instead.
  */
 function warnAboutEarlierRoutes (fastify: FastifyInstance): void {
   const earlier = PAYLOAD_METHODS
@@ -133,7 +172,9 @@ function warnAboutEarlierRoutes (fastify: FastifyInstance): void {
   if (earlier.length === 0) return
   fastify.log.warn(
     'fastify-push-relations was registered after these routes and cannot see their x-push annotations; ' +
-    'register it before your routes (await fastify.register(pushRelations)):\n' + earlier.join('')
+    'register it before your routes (await fastify.register(pushRelations)). ' +
+    'Only routes with x-push in a response schema (or that should answer Vulcain requests) lose something, ' +
+    'the others (documentation UIs, health checks...) are unaffected:\n' + earlier.join('')
   )
 }
 

@@ -1,3 +1,4 @@
+import { sameRule } from './annotation.js'
 import { escapePointerToken } from './json-pointer.js'
 import { LinkRulesBuilder, type LinkRules } from './link-rules.js'
 import type { ResolvedOptions } from './options.js'
@@ -106,7 +107,7 @@ class SchemaCompiler {
 
     const node: PlanNode = { link: null, properties: null, declared: null, patterns: null, additional: null, prefixItems: null, items: null }
     this.nodes.set(key, node)
-    const rules = this.rules.rulesOf(fragments)
+    const rules = this.rules.rulesOf(fragments, entries)
     if (typeof rules === 'string') throw this.annotationError(this.site, pointer, rules)
     node.link = rules
     this.compileObject(node, fragments, pointer)
@@ -164,6 +165,25 @@ class SchemaCompiler {
     const items: Fragment[] = []
     for (const { rest, document } of arrays) add(items, rest, document)
     if (items.length > 0) node.items = this.compile(items, `${pointer}/*`)
+    node.prefixItems?.forEach((child, index) => { this.checkElementRules(node, child, `${pointer}/${index}`) })
+    this.checkElementRules(node, node.items, `${pointer}/*`)
+  }
+
+  /**
+   * An annotation on an array applies to each element, and so does one on its items: two
+   * different ones would give two links per element. As for any value, that fails at startup.
+   */
+  private checkElementRules (array: PlanNode, element: PlanNode | null, pointer: string): void {
+    const outer = array.link
+    const inner = element?.link ?? null
+    if (outer === null || inner === null) return
+    for (const kind of ['string', 'number', 'object'] as const) {
+      const a = outer[kind]
+      const b = inner[kind]
+      if (a !== null && b !== null && !sameRule(a, b)) {
+        throw this.annotationError(this.site, pointer, `the array and its items have two different x-push annotations for the same ${kind} value; keep one`)
+      }
+    }
   }
 
   /** Keeps only the nodes from which a link can be reached; null when there is none. */

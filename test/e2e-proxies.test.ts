@@ -75,6 +75,10 @@ async function bookshop (t: Test, options: BookshopOptions = {}): Promise<Fastif
 
 /** Relations of ~110 characters: 32 make a 4.4 KB Link header, 64 make 8.8 KB. */
 const LONG_PATHS = Array.from({ length: 64 }, (_, i) => `/long/${'x'.repeat(50)}/${'y'.repeat(50)}-${i}`)
+/** 32 relations of 33 characters: a Link header under the default maxLinkBytes (2048). */
+const SHORT_PATHS = Array.from({ length: 32 }, (_, i) => `/long/${'c'.repeat(24)}-${String(i).padStart(2, '0')}`)
+/** A session cookie of 2.2 KB: with the links, the upstream's headers pass nginx's default 4 KB. */
+const BIG_COOKIE = `session=${'s'.repeat(2200)}; Path=/; HttpOnly`
 /** The entries that fit the default maxLinkBytes (2048): 15 of them. */
 const CAPPED_PATHS = LONG_PATHS.filter((_, i) => linkOf(LONG_PATHS.slice(0, i + 1)).length <= 2048)
 
@@ -96,6 +100,10 @@ async function fixtureApp (): Promise<FastifyInstance> {
       author: `${request.protocol}://${request.host}/authors/1`
     }))
     scope.get('/long-links', { schema: { response: { 200: Related } } }, async () => ({ '@id': '/long-links', related: LONG_PATHS.slice(0, 32) }))
+    scope.get('/links-and-cookie', { schema: { response: { 200: Related } } }, async (_request, reply) => {
+      reply.header('set-cookie', BIG_COOKIE)
+      return { '@id': '/links-and-cookie', related: SHORT_PATHS }
+    })
   })
   await app.register(async function uncapped (scope) {
     await scope.register(pushRelations, { maxLinkBytes: 65536 })
@@ -325,6 +333,30 @@ t.test('Link header size: maxLinkBytes against nginx\'s 4 KB buffer and Apache\'
       assertAnswered(t, run, '/longer-links', linkOf(LONG_PATHS))
       await assertPushed(t, run, upstream, pushable(LONG_PATHS))
     })
+  })
+})
+
+t.test('nginx: 32 links under maxLinkBytes and a 2.2 KB Set-Cookie share the upstream header buffer', async (t) => {
+  if (skipWithoutBinaries(t, ['nginx', 'nghttp'])) return
+  const upstream = await serve(t, await fixtureApp())
+  const link = linkOf(SHORT_PATHS)
+  t.ok(link.length <= 2048, `the Link header (${link.length} bytes) fits the default maxLinkBytes`)
+  t.ok(link.length + BIG_COOKIE.length > 4096, `with the cookie (${BIG_COOKIE.length} bytes), over nginx's 4 KB`)
+
+  t.test('the documented config (proxy_buffer_size 16k...): 200, the cookie passes, the first 10 links are pushed', async (t) => {
+    const via = await proxy(t, 'nginx', upstream)
+    const run = await get(via, ['/links-and-cookie'])
+    const request = assertAnswered(t, run, '/links-and-cookie', link)
+    t.equal(request.headers['set-cookie'], BIG_COOKIE, 'Set-Cookie as the app wrote it')
+    await assertPushed(t, run, upstream, SHORT_PATHS.slice(0, 10))
+  })
+
+  t.test('without the buffer lines: 502', async (t) => {
+    const defaults = await proxy(t, 'nginx', upstream, { nginxDefaultBuffers: true })
+    const run = await get(defaults, ['/links-and-cookie'])
+    t.match(requestOf(run, '/links-and-cookie'), { status: 502, endStream: true, reset: null }, '502 Bad Gateway')
+    t.same(run.promised, [], 'nothing pushed')
+    t.match(defaults.log(), 'upstream sent too big header', 'nginx says why')
   })
 })
 

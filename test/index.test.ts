@@ -3,6 +3,7 @@ import * as api from '../lib/index.js'
 
 t.test('the public API, by name', async (t) => {
   t.same(Object.keys(api).sort(), [
+    'FST_PUSH_RELATIONS_ALREADY_REGISTERED',
     'FST_PUSH_RELATIONS_INVALID_ANNOTATION',
     'FST_PUSH_RELATIONS_INVALID_OPTION',
     'KEYWORD',

@@ -340,3 +340,27 @@ t.test('unions where one branch can hold a link are accepted', async (t) => {
   t.same(objects.paths, [], 'd: the object branch has no @id, so objects have no rule')
   t.equal(objects.skipped, 1)
 })
+
+t.test('an annotation on an array and a different one on its items fail at startup, naming route, response and pointer', async (t) => {
+  const problem = (kind: string): string => `the array and its items have two different x-push annotations for the same ${kind} value; keep one`
+  const cases: Array<[string, unknown, string, string]> = [
+    ['the issue\'s shape', Type.Object({ authors: Push(Type.Array(Push(Type.Integer(), '/authors/{id}')), '/people/{id}') }), '/authors/*', problem('number')],
+    ['different parameters', Type.Object({ reviews: Push(Type.Array(Push(Type.String(), { nopush: true }))) }), '/reviews/*', problem('string')],
+    ['a root array of objects', Push(Type.Array(Push(Type.Object({ '@id': Type.String(), id: Type.Integer() }), '/o/{id}'))), '/*', problem('object')],
+    ['a tuple element', Type.Object({ pair: Push(Type.Tuple([Type.String(), Push(Type.String(), '/s/{x}')])) }), '/pair/1', problem('string')],
+    ['through a $ref', Type.Object({ list: Push(Type.Array(Type.Ref('Item')), '/a/{id}') }), '/list/*', problem('number')]
+  ]
+  for (const [name, schema, pointer, message] of cases) {
+    t.has(routeError(schema, {}, { Item: { type: 'integer', 'x-push': '/b/{id}' } }), invalid(pointer, message), name)
+  }
+})
+
+t.test('an annotation on an array and the same one on its items, or ones for different kinds, give one link per element', async (t) => {
+  const same = Type.Object({ authors: Push(Type.Array(Push(Type.Integer(), '/authors/{id}')), '/authors/{id}') })
+  t.equal(routeError(same), null)
+  const set = collect(planOf(same), { authors: [1, 2] })
+  t.same(set.entries, ['</authors/1>; rel=preload; as=fetch', '</authors/2>; rel=preload; as=fetch'])
+  const kinds = Type.Object({ x: Push(Type.Array(Type.Union([Type.String(), Push(Type.Integer(), '/n/{id}')]))) })
+  t.equal(routeError(kinds), null)
+  t.same(links(kinds, { x: ['/s/1', 2] }), ['/s/1', '/n/2'])
+})

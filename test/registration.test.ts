@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { Type } from '@sinclair/typebox'
-import pushRelations, { ajvPlugin, Push } from '../lib/index.js'
+import pushRelations, { ajvPlugin, FST_PUSH_RELATIONS_ALREADY_REGISTERED, Push } from '../lib/index.js'
 import { buildApp } from './helpers/build.js'
 
 const WithAuthor = Type.Object({ author: Push(Type.String()) })
@@ -91,6 +91,8 @@ t.test('routes registered before the plugin are named in a warning, with the fix
   t.match(warning.msg, /registered after these routes and cannot see their x-push annotations/)
   t.match(warning.msg, /await fastify\.register\(pushRelations\)/)
   t.match(warning.msg, /\/early \(GET\)/)
+  t.match(warning.msg, /Only routes with x-push in a response schema \(or that should answer Vulcain requests\) lose something, the others \(documentation UIs, health checks\.\.\.\) are unaffected/,
+    'routes without relations (Fastify does not say which) are declared harmless')
   t.notMatch(warning.msg, /\/late/)
   t.equal((await app.inject('/early')).headers.link, undefined, 'the early route is indeed not compiled')
   t.equal((await app.inject('/late')).headers.link, '</a>; rel=preload; as=fetch')
@@ -178,4 +180,67 @@ t.test('earlier routes without a payload (a CORS preflight) do not warn; each me
   await other.register(pushRelations)
   await other.ready()
   t.match(lines.join(''), /\/books \(POST\)[\s\S]*\/books\/:id \(DELETE\)/)
+})
+
+t.test('registering the plugin twice rejects register() and ready() with a clear error, never an uncaught exception', async (t) => {
+  const uncaught: Error[] = []
+  const onUncaught = (error: Error): void => { uncaught.push(error) }
+  process.on('uncaughtException', onUncaught)
+  t.teardown(() => { process.off('uncaughtException', onUncaught) })
+  const expected = {
+    code: 'FST_PUSH_RELATIONS_ALREADY_REGISTERED',
+    message: 'fastify-push-relations is already registered in this context or a parent one; register it once, at the root, before the routes'
+  }
+
+  const twice = Fastify()
+  twice.register(pushRelations)
+  twice.register(pushRelations)
+  await t.rejects(async () => { await twice.ready() }, expected, 'same context')
+
+  const awaited = Fastify()
+  await awaited.register(pushRelations)
+  await t.rejects(async () => { await awaited.register(pushRelations) }, expected, 'awaited register()')
+
+  const child = Fastify()
+  await child.register(pushRelations)
+  child.register(async (scope) => { await scope.register(pushRelations, { push: true }) })
+  await t.rejects(async () => { await child.ready() }, expected, 'again in a child context')
+  t.same(uncaught, [])
+  t.equal(new FST_PUSH_RELATIONS_ALREADY_REGISTERED().code, 'FST_PUSH_RELATIONS_ALREADY_REGISTERED', 'exported for checks')
+})
+
+t.test('another plugin\'s reply.preload decorator rejects register(), not the process', async (t) => {
+  const app = Fastify()
+  app.decorateReply('preload', null as never)
+  await t.rejects(async () => { await app.register(pushRelations) }, { code: 'FST_ERR_DEC_ALREADY_PRESENT' })
+})
+
+t.test('routes() lists every route that gets links under a prefix, one entry per method and URL as printRoutes() shows them', async (t) => {
+  const { app } = await buildApp()
+  await app.register(async (v1) => {
+    v1.get('/', { schema: { response: { 200: WithAuthor } } }, async () => ({ author: '/authors/1' }))
+    v1.get('/:id', { schema: { response: { 200: WithAuthor } } }, async () => ({ author: '/authors/1' }))
+    v1.route({ method: ['PUT', 'PATCH'], url: '/:id', schema: { response: { 200: WithAuthor } }, handler: async () => ({ author: '/authors/1' }) })
+  }, { prefix: '/v1/books' })
+  await app.ready()
+  const listed = app.pushRelations.routes().map((route) => `${String(route.method)} ${route.url}`)
+  t.same(listed, [
+    'GET /v1/books', 'GET /v1/books/', 'HEAD /v1/books', 'HEAD /v1/books/',
+    'GET /v1/books/:id', 'HEAD /v1/books/:id', 'PUT /v1/books/:id', 'PATCH /v1/books/:id'
+  ])
+  for (const entry of listed) {
+    const [method, url] = entry.split(' ') as [string, string]
+    const response = await app.inject({ method: method as 'GET', url: url.replace(':id', '1') })
+    t.equal(response.headers.link, '</authors/1>; rel=preload; as=fetch', `${entry} sends links`)
+  }
+  const printed = app.printRoutes({ commonPrefix: false })
+  t.match(printed, /\/v1\/books \(GET, HEAD\)\n.*\/ \(GET, HEAD\)/, 'the same routes printRoutes() shows')
+
+  const { app: slashless } = await buildApp({}, { routerOptions: { ignoreTrailingSlash: true } })
+  await slashless.register(async (v1) => {
+    v1.get('/', { schema: { response: { 200: WithAuthor } } }, async () => ({ author: '/authors/1' }))
+  }, { prefix: '/v1/books' })
+  await slashless.ready()
+  t.same(slashless.pushRelations.routes().map((route) => `${String(route.method)} ${route.url}`), ['GET /v1/books', 'HEAD /v1/books'],
+    'one route serves both spellings: one entry')
 })
