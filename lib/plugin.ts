@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyPluginCallback, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { CacheTags, kCacheTags, kWritten, takesWrites, type CacheTagStats, type RoutePurge } from './cache-tag-hooks.js'
 import { Pusher } from './http2-push.js'
+import type { PurgeResult } from './purge-queue.js'
 import { resolveOptions, type PushRelationsOptions, type ResolvedOptions } from './options.js'
 import { kLinks, ReplyLinks } from './reply-links.js'
 import { hasPlans } from './response-plans.js'
@@ -19,6 +21,13 @@ export interface RoutePreloads {
 export interface PushRelationsDecorator {
   /** The routes with relations and, per 2xx response, the payload pointers that are preloaded. */
   routes (): RoutePreloads[]
+  /**
+   * Purges these paths (and their collections) from every cache node of the `cacheTags` option,
+   * from anywhere (a queue worker, a cron). Never rejects: failures are in the result.
+   */
+  purge (tags: readonly string[]): Promise<PurgeResult>
+  /** Counters, for monitoring. */
+  stats (): { cacheTags: CacheTagStats | null }
 }
 
 declare module 'fastify' {
@@ -30,6 +39,11 @@ declare module 'fastify' {
     pushRelations?: {
       /** `false`: this route ignores the Vulcain directives (when the plugin's `vulcain` is on). */
       vulcain?: boolean
+      /**
+       * With `cacheTags`: extra tags a 2xx write of this route purges, besides the request path,
+       * the body's IRI and their collections; `false`: this route purges nothing.
+       */
+      purge?: RoutePurge | false
     }
   }
 }
@@ -63,9 +77,18 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
 
   fastify.decorateReply(kLinks, null)
   fastify.decorateReply('preload', replyLinks.preloadDecorator())
+  const cacheTags = options.cacheTags === null ? null : new CacheTags(options.cacheTags, options, fastify.log)
   fastify.decorate('pushRelations', {
-    routes: () => annotated.filter((route) => route.responses.length > 0).map((route) => ({ ...route }))
+    routes: () => annotated.filter((route) => route.responses.length > 0).map((route) => ({ ...route })),
+    purge: async (tags: readonly string[]) => cacheTags === null ? { tags: [], failures: [] } : await cacheTags.purge(tags),
+    stats: () => ({ cacheTags: cacheTags === null ? null : cacheTags.stats() })
   })
+  if (cacheTags !== null) {
+    fastify.decorateReply(kCacheTags, null)
+    fastify.decorateReply(kWritten, undefined)
+    // fastify.close() waits for the purges in flight (at most cacheTags.purge.closeTimeout).
+    fastify.addHook('onClose', async () => { await cacheTags.close() })
+  }
 
   const vulcain = options.vulcain === null ? null : new Vulcain(options.vulcain, options.iriKey, replyLinks.handlerRule)
   const writeLinks = writeHook(replyLinks)
@@ -80,7 +103,7 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
 
     if (annotatedRoute || routeVulcain !== null) {
       const state: RouteState = { plans: compiled.plans, keys: compiled.keys }
-      routeOptions.preSerialization = appendHook(routeOptions.preSerialization, collectHook(state, options, replyLinks, routeVulcain))
+      routeOptions.preSerialization = appendHook(routeOptions.preSerialization, collectHook(state, options, replyLinks, routeVulcain, cacheTags))
       if (annotatedRoute) {
         const entry = { method: routeOptions.method, url: routeOptions.url, responses: compiled.preloads }
         annotated.push(entry)
@@ -93,6 +116,7 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
     if (routeVulcain !== null) routeOptions.onSend = appendHook(routeOptions.onSend, varyOnDirectives)
     // reply.preload() can push from any route, and its deeper hops need this hook to wait.
     if (annotatedRoute || routeVulcain !== null || options.push) routeOptions.onSend = appendHook(routeOptions.onSend, writeLinks)
+    if (cacheTags !== null) attachCacheTags(routeOptions, cacheTags)
   })
 
   // Shared schemas may be added after the routes that use them; Fastify resolves them at ready.
@@ -115,6 +139,15 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
   })
 
   done()
+}
+
+/** Tags on reads, purges after writes: every route may need them, annotated or not. */
+function attachCacheTags (routeOptions: RouteOptions, cacheTags: CacheTags): void {
+  const routePurge = routeOptions.config?.pushRelations?.purge
+  routeOptions.onSend = appendHook(routeOptions.onSend, cacheTags.sendHook(routePurge))
+  if (routePurge === false || !takesWrites(routeOptions.method)) return
+  routeOptions.preSerialization = appendHook(routeOptions.preSerialization, cacheTags.rememberPayload)
+  routeOptions.onResponse = appendHook(routeOptions.onResponse, cacheTags.responseHook(routePurge))
 }
 
 /** Methods whose responses can carry a payload with relations (HEAD follows GET). */
