@@ -53,7 +53,8 @@ function isSuccess (reply: FastifyReply): boolean {
 function requestBase (request: FastifyRequest): ReferenceBase {
   const url = request.url
   const query = url.indexOf('?')
-  const path = url.startsWith('/') ? (query === -1 ? url : url.slice(0, query)) : '/'
+  // An absolute-form target (`GET http://host/x`) is left to the tag rules: its own origin or no tag.
+  const path = query === -1 ? url : url.slice(0, query)
   const protocol = request.protocol === 'https' ? 'https:' : 'http:'
   return {
     path,

@@ -50,15 +50,20 @@ class NodeQueue {
 
   enqueue (tags: readonly string[]): Promise<PurgeFailure[]> {
     const refused: string[] = []
+    let queued = false
     for (const tag of tags) {
-      if (this.pending.has(tag)) continue
-      if (this.size >= this.config.maxQueue) refused.push(tag)
-      else this.pending.add(tag)
+      if (!this.pending.has(tag) && this.size >= this.config.maxQueue) {
+        refused.push(tag)
+      } else {
+        this.pending.add(tag)
+        queued = true
+      }
     }
     const failures = refused.length === 0
       ? []
       : [this.queue.fail(this.url, refused, 0, new Error(`purge queue full (maxQueue ${this.config.maxQueue})`))]
-    if (this.pending.size === 0) return Promise.resolve(failures)
+    // Nothing of this call waits: it is answered at once.
+    if (!queued) return Promise.resolve(failures)
     return new Promise((resolve) => {
       this.waiters.push((batchFailures) => { resolve([...failures, ...batchFailures]) })
       if (this.queue.closing) this.flush()
@@ -96,21 +101,33 @@ class NodeQueue {
   }
 
   private async attempt (request: PurgeRequest): Promise<PurgeFailure | null> {
-    const { stats } = this.queue
+    let attempts = 1
+    let error = await this.sendOnce(request)
     let delay = this.config.retryDelay
-    for (let attempt = 1; ; attempt++) {
-      stats.requests++
-      try {
-        await sendPurge(this.url, request, this.config.timeout)
-        stats.succeeded++
-        return null
-      } catch (error) {
-        if (attempt > this.config.retries || this.queue.aborted) return this.queue.fail(this.url, request.tags, attempt, error as Error)
-      }
-      stats.retries++
+    while (error !== null && attempts <= this.config.retries && !this.queue.aborted) {
+      this.queue.stats.retries++
       await this.queue.sleep(delay)
-      if (this.queue.aborted) return this.queue.fail(this.url, request.tags, attempt, new Error('fastify.close() stopped waiting for this purge'))
+      if (this.queue.aborted) {
+        error = new Error('fastify.close() stopped waiting for this purge')
+        break
+      }
       delay = Math.min(delay * 2, MAX_RETRY_DELAY)
+      attempts++
+      error = await this.sendOnce(request)
+    }
+    return error === null ? null : this.queue.fail(this.url, request.tags, attempts, error)
+  }
+
+  /** One request; the error when it failed. */
+  private async sendOnce (request: PurgeRequest): Promise<Error | null> {
+    const { stats } = this.queue
+    stats.requests++
+    try {
+      await sendPurge(this.url, request, this.config.timeout)
+      stats.succeeded++
+      return null
+    } catch (error) {
+      return error as Error
     }
   }
 }

@@ -108,7 +108,7 @@ class SchemaCompiler {
     const known = this.nodes.get(key)
     if (known !== undefined) return known // recursion: the plan becomes a cycle, the data bounds the walk
 
-    const node: PlanNode = { link: null, properties: null, declared: null, patterns: null, additional: null, prefixItems: null, items: null, iri: false }
+    const node: PlanNode = { link: null, properties: null, declared: null, patterns: null, additional: null, prefixItems: null, items: null }
     this.nodes.set(key, node)
     const rules = this.rules.rulesOf(fragments)
     if (typeof rules === 'string') throw this.annotationError(this.site, pointer, rules)

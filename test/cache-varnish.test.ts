@@ -12,12 +12,11 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 import * as implementation from '../lib/index.js'
-import type { PurgeFailure } from '../lib/cache-tags-options.js'
+import type { PurgeFailure, PurgeOptions } from '../lib/cache-tags-options.js'
 import { skipWithoutBinaries, type SkipTarget } from './helpers/binaries.js'
 import { startVarnish, vclFor, type VarnishNode, type VclKind } from './helpers/varnish.js'
 
 type Bookshop = typeof import('../example/bookshop.mjs')
-type PurgeOptions = NonNullable<Exclude<NonNullable<NonNullable<Parameters<Bookshop['buildBookshop']>[0]>['pushRelations']>['cacheTags'], boolean>['purge']>
 
 /** The xkey vmod, from Debian's varnish-modules. */
 function hasXkey (): boolean {
