@@ -36,7 +36,10 @@ const { values: flags } = parseArgs({
 
 const READS = ['/books/1', '/books/2', '/books', '/authors/1', '/authors/2', '/publishers/1', '/publishers/2', '/reviews/1']
 
-/** @param {string} kind */
+/**
+ * @param {string} kind
+ * @param {number} port
+ */
 function vcl (kind, port) {
   const doc = readFileSync(join(here, '..', 'docs', 'caching.md'), 'utf8').split('\n')
   const start = doc.indexOf(`<!-- vcl: ${kind} -->`) + 2
@@ -52,6 +55,7 @@ function freePort () {
   })
 }
 
+/** @param {number} backendPort */
 async function startVarnish (backendPort) {
   const port = /** @type {number} */ (await freePort())
   const dir = mkdtempSync(join(tmpdir(), 'bench-varnish-'))
@@ -73,7 +77,13 @@ async function startVarnish (backendPort) {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 })
 
-/** @returns {Promise<{ status: number, hit: boolean, body: string, ms: number }>} */
+/**
+ * @param {number} port
+ * @param {string} path
+ * @param {string} [method]
+ * @param {unknown} [body]
+ * @returns {Promise<{ status: number, hit: boolean, body: string, ms: number }>}
+ */
 function send (port, path, method = 'GET', body = undefined) {
   const started = performance.now()
   return new Promise((resolve, reject) => {
@@ -98,7 +108,13 @@ const percentile = (/** @type {number[]} */ values, /** @type {number} */ p) => 
 }
 
 /** The mix: `connections` loops for `seconds`, 5 % renames, over the given ports in turn. */
+/**
+ * @param {number[]} ports
+ * @param {number} seconds
+ * @param {number} connections
+ */
 async function mix (ports, seconds, connections) {
+  /** @type {number[]} */
   const latencies = []
   let requests = 0
   let hits = 0
@@ -106,11 +122,11 @@ async function mix (ports, seconds, connections) {
   const end = performance.now() + seconds * 1000
   await Promise.all(Array.from({ length: connections }, async (_, worker) => {
     for (let i = worker; performance.now() < end; i++) {
-      const port = ports[i % ports.length]
+      const port = /** @type {number} */ (ports[i % ports.length])
       const write = Math.random() < 0.05
       const answer = write
         ? await send(port, `/authors/${1 + (i % 2)}`, 'PUT', { name: `Name ${i}` })
-        : await send(port, READS[Math.floor(Math.random() * READS.length)])
+        : await send(port, /** @type {string} */ (READS[Math.floor(Math.random() * READS.length)]))
       latencies.push(answer.ms)
       requests++
       if (write) writes++
@@ -149,7 +165,7 @@ async function main () {
     for (let i = 0; i < 20; i++) {
       for (const node of nodes) await send(node.port, '/authors/1')
       const name = `Fresh ${i}`
-      await send(nodes[0].port, '/authors/1', 'PUT', { name })
+      await send(nodes[0]?.port ?? 0, '/authors/1', 'PUT', { name })
       const written = performance.now()
       for (const node of nodes) {
         while (JSON.parse((await send(node.port, '/authors/1')).body).name !== name) await sleep(1)
@@ -167,6 +183,7 @@ async function main () {
   // (4): the cost of computing tags: GET /books/1, alternating rounds, ratio per round.
   const ratios = []
   for (let round = 0; round < rounds; round++) {
+    /** @type {Record<string, number>} */
     const results = {}
     for (const variant of ['plain', 'tags']) {
       const child = fork(fileURLToPath(import.meta.url), [`--serve=${variant}`], { stdio: 'ignore' })
@@ -175,7 +192,7 @@ async function main () {
       results[variant] = result.requests.average
       child.disconnect()
     }
-    ratios.push(results.tags / results.plain)
+    ratios.push((results['tags'] ?? 0) / (results['plain'] ?? 1))
   }
   console.log(`\nTags cost, GET /books/1 with cacheTags / without (req/s ratio per round): ${ratios.map((ratio) => ratio.toFixed(3)).join(', ')}; median ${percentile(ratios, 0.5).toFixed(3)}`)
   agent.destroy()

@@ -112,6 +112,13 @@ t.test('reads: the request path, every IRI at any depth, every relation', async 
   t.same(await fastify.pushRelations.purge(['/books/1']), { tags: ['/books/1', '/books'], failures: [] }, 'no node: nothing to send')
 })
 
+t.test('without cacheTags: no tag header, purge() has nothing to do, no stats', async (t) => {
+  const fastify = await app(t, {})
+  t.equal((await fastify.inject('/books/1')).headers['cache-tags'], undefined)
+  t.same(await fastify.pushRelations.purge(['/books/1']), { tags: [], failures: [] })
+  t.same(fastify.pushRelations.stats(), { cacheTags: null })
+})
+
 t.test('tags are canonical: no query, no comma, upper-case escapes; other origins get none', async (t) => {
   const fastify = await app(t, { cacheTags: true, origins: ['https://cdn.example.com'] }, (fastify) => {
     fastify.get('/odd', { schema: { response: { 200: Type.Object({ a: Push(Type.String()), b: Push(Type.String()), c: Push(Type.String()), d: Push(Type.String()) }) } } },

@@ -33,7 +33,7 @@ t.test('the VCL blocks the tests run', async (t) => {
     t.ok(vcl.includes(DOC_BACKEND), `${kind}: names its backend port as the tests expect`)
     t.equal(vclFor(kind, 4321), vcl.replace(DOC_BACKEND, '.port = "4321";'), `${kind}: only the port changes`)
   }
-  t.match(vclFromDocs('ban'), 'ban("obj.http.Cache-Tags ~ " + req.http.Cache-Tags-Ban-Regex);')
+  t.match(vclFromDocs('ban'), 'std.ban("obj.http.Cache-Tags ~ " + req.http.Cache-Tags-Ban-Regex)')
   t.match(vclFromDocs('xkey'), 'xkey.purge(req.http.xkey)')
   t.throws(() => vclFromDocs('ban', 'no block'), /no fenced block after <!-- vcl: ban -->/)
   t.throws(() => vclFromDocs('ban', '<!-- vcl: ban -->\n```vcl\nvcl 4.1;\n'), /not closed/)
