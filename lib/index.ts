@@ -17,3 +17,6 @@ export { FST_PUSH_RELATIONS_ALREADY_REGISTERED, FST_PUSH_RELATIONS_INVALID_ANNOT
 export type { CrossOrigin, PushRelationsOptions } from './options.js'
 export type { PushRelationsDecorator, RoutePreloads } from './plugin.js'
 export type { ResponsePreloads } from './route-compiler.js'
+export type { CacheTagsOptions, HttpPurgeOptions, PurgeFailure, PurgeOptions, TagHeader } from './cache-tags-options.js'
+export type { PurgeResult, PurgeStats } from './purge-queue.js'
+export type { CacheTagStats, RoutePurge } from './cache-tag-hooks.js'

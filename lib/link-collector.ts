@@ -1,3 +1,4 @@
+import type { TagSink } from './cache-tags.js'
 import type { LinkSet } from './link-set.js'
 import type { LinkRule } from './annotation.js'
 import { branchRule } from './link-branches.js'
@@ -19,9 +20,18 @@ import { expandUriTemplate, type UriTemplate } from './uri-template.js'
  */
 export const MAX_DEPTH = 64
 
-/** Reads the relations of `payload` into `links`. Returns false if `MAX_DEPTH` cut the walk. */
-export function collectLinks (plan: PlanNode, payload: unknown, links: LinkSet, iriKey: string): boolean {
-  return visit(plan, payload, links, iriKey, 0)
+/**
+ * Reads the relations of `payload` into `links`. Returns false if `MAX_DEPTH` cut the walk.
+ * With `tags` (cache tags), the same walk also reports every relation and the IRI of every
+ * object whose schema declares `iriKey`; it goes on past the link caps, as tags must be complete.
+ */
+export function collectLinks (plan: PlanNode, payload: unknown, links: LinkSet, iriKey: string, tags: TagSink | null = null): boolean {
+  return visit(plan, payload, links, iriKey, 0, tags)
+}
+
+/** Nothing left to collect: the links are capped and the tags (if any) decided. */
+function stopped (links: LinkSet, tags: TagSink | null): boolean {
+  return links.full && (tags === null || tags.full)
 }
 
 /** What the serializer writes for an object with a `toJSON` method (a Date, a URL, a model). */
@@ -31,43 +41,47 @@ export function serialized (value: unknown): unknown {
     : value
 }
 
-function visit (node: PlanNode, raw: unknown, links: LinkSet, iriKey: string, depth: number): boolean {
+function visit (node: PlanNode, raw: unknown, links: LinkSet, iriKey: string, depth: number, tags: TagSink | null): boolean {
   if (depth > MAX_DEPTH) return false
   const value = serialized(raw)
   if (node.link !== null) {
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length && !links.full; i++) addRelation(node.link, serialized(value[i]), links, iriKey)
+      for (let i = 0; i < value.length && !stopped(links, tags); i++) addRelation(node.link, serialized(value[i]), links, iriKey, tags)
     } else {
-      addRelation(node.link, value, links, iriKey)
+      addRelation(node.link, value, links, iriKey, tags)
     }
   }
-  if (typeof value !== 'object' || value === null || links.full) return true
+  if (typeof value !== 'object' || value === null || stopped(links, tags)) return true
   let complete = true
   if (Array.isArray(value)) {
     const { items, prefixItems } = node
     if (items === null && prefixItems === null) return true
-    for (let i = 0; i < value.length && !links.full; i++) {
+    for (let i = 0; i < value.length && !stopped(links, tags); i++) {
       const child = prefixItems !== null && i < prefixItems.length ? prefixItems[i] : items
-      if (child != null) complete = visit(child, value[i], links, iriKey, depth + 1) && complete
+      if (child != null) complete = visit(child, value[i], links, iriKey, depth + 1, tags) && complete
     }
     return complete
   }
   const object = value as Record<string, unknown>
+  if (tags !== null && node.iri === true) {
+    const iri = object[iriKey]
+    if (typeof iri === 'string') tags.add(iri)
+  }
   if (node.properties !== null) {
     for (const [name, child] of node.properties) {
       const property = object[name]
-      if (property !== undefined && !links.full) complete = visit(child, property, links, iriKey, depth + 1) && complete
+      if (property !== undefined && !stopped(links, tags)) complete = visit(child, property, links, iriKey, depth + 1, tags) && complete
     }
   }
   if (node.patterns !== null || node.additional !== null) {
     for (const name of Object.keys(object)) {
-      if (links.full) break
+      if (stopped(links, tags)) break
       if (node.declared?.has(name) === true) continue
       const property = object[name]
       // What the serializer leaves out of the body has no link either.
       if (property === undefined || typeof property === 'function' || typeof property === 'symbol') continue
       const child = otherPropertyNode(node, name)
-      if (child !== null) complete = visit(child, property, links, iriKey, depth + 1) && complete
+      if (child !== null) complete = visit(child, property, links, iriKey, depth + 1, tags) && complete
     }
   }
   return complete
@@ -109,12 +123,17 @@ export function childNode (node: PlanNode, container: object, key: string): Plan
   return otherPropertyNode(node, key)
 }
 
-/** One annotated value (or one element of an annotated array) becomes at most one link. */
-function addRelation (rules: LinkRules, value: unknown, links: LinkSet, iriKey: string): void {
+/** One annotated value (or one element of an annotated array) becomes at most one link (and one tag). */
+function addRelation (rules: LinkRules, value: unknown, links: LinkSet, iriKey: string, tags: TagSink | null): void {
   const rule = ruleFor(rules, value)
   const reference = rule === null ? null : referenceOf(rule.template, value, iriKey)
-  if (reference === null || rule === null) links.skip()
-  else links.add(reference, rule)
+  // Past the link caps the walk goes on for the tags only: no link may be added after a cap.
+  if (reference === null || rule === null) {
+    if (!links.full) links.skip()
+  } else {
+    if (!links.full) links.add(reference, rule)
+    if (tags !== null) tags.add(reference)
+  }
 }
 
 /**

@@ -4,35 +4,10 @@ import type { PushState } from './http2-push.js'
 import type { WrittenLinks } from './link-header.js'
 import type { ResolvedOptions } from './options.js'
 import { Remainders } from './vulcain-selectors.js'
-import { isReadyPath, originFormOf, toPreloadPath, type ReferenceBase } from './uri-reference.js'
+import { isReadyPath, RequestBase, toPreloadPath } from './uri-reference.js'
 
 /** Why a response got fewer links than its payload holds; reported at debug level. */
 export type CapReason = 'maxLinks' | 'maxLinkBytes' | 'maxCandidates'
-
-/** The request a payload answers, as the base of its relative references; computed on demand. */
-class RequestBase implements ReferenceBase {
-  private cachedTarget: string | undefined
-  private cachedOrigin: string | null | undefined
-
-  constructor (private readonly request: FastifyRequest) {}
-
-  get target (): string {
-    this.cachedTarget ??= originFormOf(this.request.url)
-    return this.cachedTarget
-  }
-
-  protocol (): string {
-    return this.request.protocol === 'https' ? 'https:' : 'http:'
-  }
-
-  origin (): string | null {
-    if (this.cachedOrigin === undefined) {
-      const candidate = `${this.protocol()}//${this.request.host}`
-      this.cachedOrigin = URL.canParse(candidate) ? new URL(candidate).origin : null
-    }
-    return this.cachedOrigin
-  }
-}
 
 /**
  * The preload links of one response, in first-seen order, de-duplicated by path and bounded by

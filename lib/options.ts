@@ -1,3 +1,4 @@
+import { resolveCacheTags, type CacheTagsOptions, type ResolvedCacheTags } from './cache-tags-options.js'
 import { FST_PUSH_RELATIONS_INVALID_OPTION } from './errors.js'
 import type { ResolvedVulcainOptions, VulcainOptions } from './vulcain.js'
 
@@ -39,6 +40,11 @@ export interface PushRelationsOptions {
    * `config: { pushRelations: { vulcain: false } }`.
    */
   vulcain?: boolean | VulcainOptions
+  /**
+   * Cache tags on GET/HEAD responses, and purges of the cache nodes after writes (see
+   * docs/caching.md). `true` (a `Cache-Tags` header, nothing purged) or an object. Off by default.
+   */
+  cacheTags?: boolean | CacheTagsOptions
 }
 
 /** The options after validation, with defaults applied and values precomputed for the hot path. */
@@ -61,6 +67,8 @@ export interface ResolvedOptions {
   readonly earlyHints: boolean
   /** Null when the protocol is off. */
   readonly vulcain: ResolvedVulcainOptions | null
+  /** Null when cache tags are off. */
+  readonly cacheTags: ResolvedCacheTags | null
   /**
    * Relations looked at per response at most, valid or not: a payload with thousands of invalid
    * values (or of duplicates) stops costing anything past this.
@@ -100,7 +108,7 @@ export const LOWERCASE_TOKEN = /^[a-z][a-z0-9.-]*$/
 
 /** Options Fastify itself passes to every plugin (`register(plugin, { prefix })`). */
 const FASTIFY_REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
-const KNOWN_OPTIONS = new Set<string>([...Object.keys(defaults), 'origins'])
+const KNOWN_OPTIONS = new Set<string>([...Object.keys(defaults), 'origins', 'cacheTags'])
 
 function fail (name: string, problem: string, value: unknown): never {
   throw new FST_PUSH_RELATIONS_INVALID_OPTION(name, `${problem}, received ${describe(value)}`)
@@ -220,6 +228,7 @@ export function resolveOptions (options: PushRelationsOptions = {}): ResolvedOpt
     pushHeaders: options.pushHeaders === undefined ? defaults.pushHeaders : pushHeaders(options.pushHeaders),
     earlyHints: options.earlyHints === undefined ? defaults.earlyHints : boolean('earlyHints', options.earlyHints),
     vulcain: options.vulcain === undefined ? null : vulcain(options.vulcain),
+    cacheTags: resolveCacheTags(options.cacheTags),
     maxCandidates: Math.max(1024, maxLinks * 32)
   }
 }

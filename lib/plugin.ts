@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyPluginCallback, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { FST_PUSH_RELATIONS_ALREADY_REGISTERED } from './errors.js'
+import { CacheTags, kCacheTags, kWritten, takesWrites, type CacheTagStats, type RoutePurge } from './cache-tag-hooks.js'
 import { Pusher } from './http2-push.js'
+import type { PurgeResult } from './purge-queue.js'
 import { resolveOptions, type PushRelationsOptions, type ResolvedOptions } from './options.js'
 import { kLinks, ReplyLinks } from './reply-links.js'
 import { hasPlans } from './response-plans.js'
@@ -23,6 +25,13 @@ export interface PushRelationsDecorator {
    * them, and per 2xx response the payload pointers that are preloaded.
    */
   routes (): RoutePreloads[]
+  /**
+   * Purges these paths (and their collections) from every cache node of the `cacheTags` option,
+   * from anywhere (a queue worker, a cron). Never rejects: failures are in the result.
+   */
+  purge (tags: readonly string[]): Promise<PurgeResult>
+  /** Counters, for monitoring. */
+  stats (): { cacheTags: CacheTagStats | null }
 }
 
 declare module 'fastify' {
@@ -34,6 +43,11 @@ declare module 'fastify' {
     pushRelations?: {
       /** `false`: this route ignores the Vulcain directives (when the plugin's `vulcain` is on). */
       vulcain?: boolean
+      /**
+       * With `cacheTags`: extra tags a 2xx write of this route purges, besides the request path,
+       * the body's IRI and their collections; `false`: this route purges nothing.
+       */
+      purge?: RoutePurge | false
     }
   }
 }
@@ -77,9 +91,18 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
     done(error as Error) // another plugin already decorates reply.preload
     return
   }
+  const cacheTags = options.cacheTags === null ? null : new CacheTags(options.cacheTags, options, fastify.log)
   fastify.decorate('pushRelations', {
-    routes: () => annotated.filter((route) => route.responses.length > 0).flatMap(listedRoutes)
+    routes: () => annotated.filter((route) => route.responses.length > 0).flatMap(listedRoutes),
+    purge: async (tags: readonly string[]) => cacheTags === null ? { tags: [], failures: [] } : await cacheTags.purge(tags),
+    stats: () => ({ cacheTags: cacheTags === null ? null : cacheTags.stats() })
   })
+  if (cacheTags !== null) {
+    fastify.decorateReply(kCacheTags, null)
+    fastify.decorateReply(kWritten, undefined)
+    // fastify.close() waits for the purges in flight (at most cacheTags.purge.closeTimeout).
+    fastify.addHook('onClose', async () => { await cacheTags.close() })
+  }
 
   const vulcain = options.vulcain === null ? null : new Vulcain(options.vulcain, options.iriKey, replyLinks.handlerRule)
   const writeLinks = writeHook(replyLinks)
@@ -94,7 +117,7 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
 
     if (annotatedRoute || routeVulcain !== null) {
       const state: RouteState = { plans: compiled.plans, keys: compiled.keys }
-      routeOptions.preSerialization = appendHook(routeOptions.preSerialization, collectHook(state, options, replyLinks, routeVulcain))
+      routeOptions.preSerialization = appendHook(routeOptions.preSerialization, collectHook(state, options, replyLinks, routeVulcain, cacheTags))
       if (annotatedRoute) {
         const entry = { method: routeOptions.method, url: routeOptions.url, responses: compiled.preloads, options: routeOptions }
         annotated.push(entry)
@@ -108,6 +131,7 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
     // reply.preload() works on any route: this hook writes its links again after a Link value the
     // handler sets later, and makes the deeper hops of its pushes wait. Without links, it returns at once.
     routeOptions.onSend = appendHook(routeOptions.onSend, writeLinks)
+    if (cacheTags !== null) attachCacheTags(routeOptions, cacheTags)
   })
 
   // Shared schemas may be added after the routes that use them; Fastify resolves them at ready.
@@ -152,6 +176,15 @@ function listedRoutes (entry: AnnotatedRoute): RoutePreloads[] {
   if (url !== entry.url && routePath === '/') urls.push(url)
   const methods = Array.isArray(entry.method) ? entry.method : [entry.method]
   return methods.flatMap((method) => urls.map((url) => ({ method, url, responses: entry.responses })))
+}
+
+/** Tags on reads, purges after writes: every route may need them, annotated or not. */
+function attachCacheTags (routeOptions: RouteOptions, cacheTags: CacheTags): void {
+  const routePurge = routeOptions.config?.pushRelations?.purge
+  routeOptions.onSend = appendHook(routeOptions.onSend, cacheTags.sendHook(routePurge))
+  if (routePurge === false || !takesWrites(routeOptions.method)) return
+  routeOptions.preSerialization = appendHook(routeOptions.preSerialization, cacheTags.rememberPayload)
+  routeOptions.onResponse = appendHook(routeOptions.onResponse, cacheTags.responseHook(routePurge))
 }
 
 /** Methods whose responses can carry a payload with relations (HEAD follows GET). */

@@ -47,9 +47,9 @@ export function compileRoute (
     const site = { route, response: mediaType === undefined ? status : `${status} ${mediaType}` }
     const result = compileResponseSchema(schema, getSchema, options, site, annotationError)
     for (const reference of result.unresolved) unresolved.add(reference)
-    if (result.plan !== null) {
-      preloads.push({ status, ...(mediaType === undefined ? {} : { mediaType }), pointers: planPointers(result.plan) })
-    }
+    const pointers = result.plan === null ? [] : planPointers(result.plan)
+    // A plan kept only for the IRIs of its objects (cache tags) preloads nothing.
+    if (pointers.length > 0) preloads.push({ status, ...(mediaType === undefined ? {} : { mediaType }), pointers })
     return result.plan
   }
 

@@ -1,4 +1,5 @@
 import type { onSendHookHandler, preSerializationHookHandler } from 'fastify'
+import type { CacheTags } from './cache-tag-hooks.js'
 import { settlePushes } from './http2-push.js'
 import { collectLinks } from './link-collector.js'
 import type { ResolvedOptions } from './options.js'
@@ -21,7 +22,7 @@ export interface RouteState {
  * Reads the relations of 2xx object payloads, before serialization, along the route's plan;
  * with Vulcain, applies the request's `Fields` and `Preload` first.
  */
-export function collectHook (state: RouteState, options: ResolvedOptions, replyLinks: ReplyLinks, vulcain: Vulcain | null): preSerializationHookHandler {
+export function collectHook (state: RouteState, options: ResolvedOptions, replyLinks: ReplyLinks, vulcain: Vulcain | null, cacheTags: CacheTags | null = null): preSerializationHookHandler {
   return function collectPushRelations (request, reply, payload, done) {
     const status = reply.statusCode
     if (status >= 200 && status < 300 && typeof payload === 'object' && payload !== null) {
@@ -29,12 +30,15 @@ export function collectHook (state: RouteState, options: ResolvedOptions, replyL
       const directives = vulcain === null ? null : vulcain.directivesOf(request, reply)
       if (plan !== null || directives !== null) {
         const links = replyLinks.of(request, reply)
+        const tags = cacheTags === null || plan === null ? null : cacheTags.readTags(request, reply)
         try {
           const view = directives === null ? null : (vulcain as Vulcain).view(reply, payload, state.keys, directives)
           // Selected relations first: in the query form they are rewritten in the document, and
           // the x-push fields read after them then name the same URLs.
           if (view !== null) (vulcain as Vulcain).select(view, plan, links)
-          const complete = plan === null || collectLinks(plan, view === null ? payload : view.document, links, options.iriKey)
+          const complete = plan === null || collectLinks(plan, view === null ? payload : view.document, links, options.iriKey, tags)
+          // Tags cut by the depth limit would miss resources: such a response is not cached.
+          if (!complete) tags?.incomplete()
           if (view !== null) payload = (vulcain as Vulcain).payloadOf(view, reply, payload) as typeof payload
           if (!complete || links.full || links.skipped > 0) {
             request.log.debug({ cap: links.capped, skipped: links.skipped, depthLimited: !complete, links: links.paths.length },
@@ -42,6 +46,7 @@ export function collectHook (state: RouteState, options: ResolvedOptions, replyL
           }
         } catch (error) {
           // A payload getter that throws is the serializer's business; links must never cause a 500.
+          tags?.incomplete()
           request.log.warn({ err: error }, 'fastify-push-relations: could not read the relations of this response')
         }
       }

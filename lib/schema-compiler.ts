@@ -34,6 +34,8 @@ export interface PlanNode {
   prefixItems: Array<PlanNode | null> | null
   /** Array elements past `prefixItems` (or all of them). */
   items: PlanNode | null
+  /** With `cacheTags`: the object declares the IRI property (`iriKey`); its IRI is a cache tag. */
+  iri?: boolean
 }
 
 /** Where the compiler reports a problem: everything a user needs to find the annotation. */
@@ -71,7 +73,7 @@ export function compileResponseSchema (
 ): CompileResult {
   if (!isSchemaObject(schema)) return { plan: null, unresolved: [] }
   const resolver = new SchemaResolver(getSchema)
-  const compiler = new SchemaCompiler(resolver, new LinkRulesBuilder(resolver, options), site, annotationError)
+  const compiler = new SchemaCompiler(resolver, new LinkRulesBuilder(resolver, options), site, annotationError, options.cacheTags === null ? null : options.iriKey)
   const node = compiler.compile([{ schema, document: resolver.documentOf(schema, '') }], '')
   return { plan: compiler.prune(node), unresolved: [...resolver.unresolved] }
 }
@@ -85,7 +87,9 @@ class SchemaCompiler {
     private readonly resolver: SchemaResolver,
     private readonly rules: LinkRulesBuilder,
     private readonly site: CompileSite,
-    private readonly annotationError: AnnotationError
+    private readonly annotationError: AnnotationError,
+    /** The IRI property whose objects are kept in the plan for their cache tag; null without cacheTags. */
+    private readonly tagIriKey: string | null = null
   ) {}
 
   private idOf (schema: object): number {
@@ -128,6 +132,7 @@ class SchemaCompiler {
       }
       add(additional, schema.additionalProperties, document)
     }
+    if (this.tagIriKey !== null && properties.has(this.tagIriKey)) node.iri = true
     if (properties.size > 0) {
       node.declared = new Set(properties.keys())
       node.properties = [...properties].map(([name, list]) => [name, this.compile(list, `${pointer}/${escapePointerToken(name)}`)] as const)
@@ -189,7 +194,7 @@ class SchemaCompiler {
   /** Keeps only the nodes from which a link can be reached; null when there is none. */
   prune (root: PlanNode): PlanNode | null {
     const all = [...this.nodes.values()]
-    const live = new Set(all.filter((node) => node.link !== null))
+    const live = new Set(all.filter((node) => node.link !== null || node.iri === true))
     for (let changed = true; changed;) {
       changed = false
       for (const node of all) {

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify'
 /**
  * Turns a relation value from a payload into a path that is safe to preload.
  *
@@ -34,6 +35,38 @@ export function originFormOf (requestTarget: string): string {
   const rest = requestTarget.slice(authority[0].length)
   // an empty path is "/" (RFC 9112 section 3.2.2): `http://host?x=1` is `/?x=1`
   return rest.startsWith('/') ? rest : '/' + rest
+}
+
+/** The request a payload answers, as the base of its relative references; computed on demand. */
+export class RequestBase implements ReferenceBase {
+  private cachedTarget: string | undefined
+  private cachedOrigin: string | null | undefined
+
+  constructor (private readonly request: FastifyRequest) {}
+
+  get target (): string {
+    this.cachedTarget ??= originFormOf(this.request.url)
+    return this.cachedTarget
+  }
+
+  /** The target's path, without its query. */
+  get path (): string {
+    const target = this.target
+    const query = target.indexOf('?')
+    return query === -1 ? target : target.slice(0, query)
+  }
+
+  protocol (): string {
+    return this.request.protocol === 'https' ? 'https:' : 'http:'
+  }
+
+  origin (): string | null {
+    if (this.cachedOrigin === undefined) {
+      const candidate = `${this.protocol()}//${this.request.host}`
+      this.cachedOrigin = URL.canParse(candidate) ? new URL(candidate).origin : null
+    }
+    return this.cachedOrigin
+  }
 }
 
 /** RFC 3986 pchar (unreserved, sub-delims, `:`, `@`) and `/`; `%` is checked apart. */

@@ -57,6 +57,18 @@ t.test('every linked resource exists, and links back where its schema says so', 
   ])
 })
 
+t.test('authors and publishers can be renamed; the books embed the new publisher name', async (t) => {
+  const app = await bookshop()
+  const renamed = await app.inject({ method: 'PUT', url: '/authors/1', payload: { name: 'Eric Blair' } })
+  t.same(renamed.json(), { '@id': '/authors/1', name: 'Eric Blair' })
+  t.equal((await app.inject('/authors/1')).json().name, 'Eric Blair')
+  await app.inject({ method: 'PUT', url: '/publishers/1', payload: { name: 'Secker' } })
+  t.equal((await app.inject('/books/1')).json().publisher.name, 'Secker')
+  t.equal((await app.inject({ method: 'PUT', url: '/authors/9', payload: { name: 'x' } })).statusCode, 404)
+  t.equal((await app.inject({ method: 'PUT', url: '/publishers/1', payload: { name: '' } })).statusCode, 400)
+  t.equal((await (await bookshop()).inject('/authors/1')).json().name, 'George Orwell', 'each app has its own data')
+})
+
 t.test('npm start serves the bookshop and prints how to see the links', { timeout: 30_000 }, async (t) => {
   const child = spawn(process.execPath, [join(__dirname, '..', 'example', 'server.mjs')], {
     // No coverage recorded: this runs the built package (dist), whose sources other tests cover.

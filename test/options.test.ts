@@ -7,7 +7,7 @@ import { defaults, LOWERCASE_TOKEN, resolveOptions, type PushRelationsOptions, t
 
 const CODE = 'FST_PUSH_RELATIONS_INVALID_OPTION'
 /** Every option name, in the order the unknown-option error lists them. */
-const KNOWN = 'rel, as, crossorigin, nopush, maxLinks, maxLinkBytes, iriKey, push, pushDepth, maxPushes, pushTimeout, pushHeaders, earlyHints, vulcain, origins'
+const KNOWN = 'rel, as, crossorigin, nopush, maxLinks, maxLinkBytes, iriKey, push, pushDepth, maxPushes, pushTimeout, pushHeaders, earlyHints, vulcain, origins, cacheTags'
 
 /** The options of the core feature (the "Options" section), with their defaults. */
 const CORE_DEFAULTS = {
@@ -67,7 +67,7 @@ t.test('defaults', async (t) => {
   t.same(core(resolveOptions({})), CORE_DEFAULTS, 'an empty object')
   t.same(core(resolve(undefined)), CORE_DEFAULTS, 'undefined')
   t.same(resolveOptions({}), resolveOptions(), 'an empty object is no options')
-  t.same(Object.keys(resolveOptions()).sort(), [...Object.keys(defaults), 'origins', 'maxCandidates'].sort(), 'one resolved value per known option, and the derived candidate limit')
+  t.same(Object.keys(resolveOptions()).sort(), [...Object.keys(defaults), 'origins', 'cacheTags', 'maxCandidates'].sort(), 'one resolved value per known option, and the derived candidate limit')
   t.equal(resolveOptions().maxCandidates, 1024, 'at least 1024 values looked at')
   t.equal(resolveOptions({ maxLinks: 100 }).maxCandidates, 3200, '32 per link past that')
   t.equal(resolveOptions().origins.size, 0, 'no extra origin by default')

@@ -9,7 +9,8 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   nginx: 'nginx',
   apache2: 'apache2',
   h2o: 'h2o',
-  nghttp: 'nghttp2-client'
+  nghttp: 'nghttp2-client',
+  varnishd: 'varnish'
 }
 
 // sbin folders are often missing from a non-root PATH, and nginx/apache2 live there

@@ -6,6 +6,8 @@ import pushRelations, {
   ajvPlugin,
   Push,
   pushRelations as named,
+  type PurgeFailure,
+  type PurgeResult,
   type PushAnnotation,
   type PushRelationsOptions,
   type RoutePreloads
@@ -63,3 +65,14 @@ app.get('/typed-wrong', { config: { pushRelations: { vulcain: 'no' } } }, async 
 await app.register(pushRelations, { vulcain: { maxSelectors: 8, maxSelectorDepth: 4, maxDirectiveBytes: 1024, query: false }, push: true, pushDepth: 2, maxPushes: 5, pushTimeout: 100, pushHeaders: ['authorization'], earlyHints: true })
 // @ts-expect-error unknown Vulcain limits are rejected
 await app.register(pushRelations, { vulcain: { maxSelector: 8 } })
+
+// Cache tags: the option, the per-route purge function, the decorators.
+await app.register(pushRelations, { cacheTags: { header: 'xkey', maxBytes: 2048, fallback: 'private', purge: { kind: 'xkey', urls: ['http://varnish:6081/'], mode: 'before-response', onPurgeError: (failure: PurgeFailure) => { expectType<readonly string[]>(failure.tags) } } } })
+await app.register(pushRelations, { cacheTags: true })
+// @ts-expect-error the header formats are a closed list
+await app.register(pushRelations, { cacheTags: { header: 'X-Tags' } })
+app.put('/typed-purge', { config: { pushRelations: { purge: (_request, _reply, payload) => [String(payload)] } } }, async () => ({}))
+app.put('/typed-no-purge', { config: { pushRelations: { purge: false } } }, async () => ({}))
+const purged: PurgeResult = await app.pushRelations.purge(['/authors/1'])
+expectType<readonly PurgeFailure[]>(purged.failures)
+expectType<number | undefined>(app.pushRelations.stats().cacheTags?.purges.failures)
