@@ -42,11 +42,29 @@ export interface PushTarget {
   readonly headers: Record<string, string>
   /** A Vulcain `Preload` selected it: its own selected links are pushed in turn. */
   readonly follow: boolean
+  /**
+   * The connection has the resource already, but not the next hop its remaining `Preload`
+   * selects: the request is dispatched for its links only, and they are pushed.
+   */
+  readonly followOnly?: boolean
 }
 
 /** The targets of a link set, for the given paths. */
 export function pushTargets (links: PushableLinks, paths: readonly string[]): PushTarget[] {
   return paths.map((path) => ({ path, headers: links.pushHeadersOf(path), follow: links.isSelected(path) }))
+}
+
+/**
+ * Selected links the connection got before, whose remaining `Preload` it has not followed yet
+ * (another book's `/author/publisher` after `/author`): their next hop still gets pushed.
+ */
+export function followTargets (links: PushableLinks, paths: readonly string[], state: PushState): PushTarget[] {
+  const targets: PushTarget[] = []
+  for (const path of paths) {
+    const headers = links.pushHeadersOf(path)
+    if (state.shouldFollow(path, headers.preload)) targets.push({ path, headers, follow: true, followOnly: true })
+  }
+  return targets
 }
 
 /** The pushes of one request: its stream, what this connection already got, what is left. */
@@ -58,6 +76,7 @@ export class PushState {
 
   constructor (readonly stream: ServerHttp2Stream, private readonly promised: Set<string>, maxPushes: number) {
     this.remaining = maxPushes
+    this.followsLeft = maxPushes
   }
 
   /** True when `path` was promised on this connection already. */
@@ -74,6 +93,22 @@ export class PushState {
   claim (path: string): boolean {
     if (!this.canClaim(path)) return false
     this.reserve(path)
+    return true
+  }
+
+  /** Follow-only dispatches still allowed for this request (bounded like pushes). */
+  private followsLeft: number
+
+  /** Records that `path` was pushed with this remaining `Preload`, so a later one follows only what is new. */
+  followed (path: string, preload: string | undefined): void {
+    if (preload !== undefined && this.promised.size < MAX_PROMISED_PER_SESSION) this.promised.add(path + '\n' + preload)
+  }
+
+  /** True when the next hop of `path` under `preload` was not followed on this connection yet (and is recorded now). */
+  shouldFollow (path: string, preload: string | undefined): boolean {
+    if (preload === undefined || this.followsLeft <= 0 || this.promised.has(path + '\n' + preload) || this.promised.size >= MAX_PROMISED_PER_SESSION) return false
+    this.followsLeft--
+    this.promised.add(path + '\n' + preload)
     return true
   }
 
@@ -142,6 +177,7 @@ export class Pusher {
   push (state: PushState, request: FastifyRequest, targets: readonly PushTarget[], hopsLeft = this.options.pushDepth): void {
     const forwarded = forwardedHeaders(request, this.options.pushHeaders)
     for (const target of targets) {
+      if (target.follow) state.followed(target.path, target.headers.preload)
       const job = this.pushOne(state, request, target, { ...forwarded, ...target.headers }, hopsLeft)
       if (hopsLeft > 1 || target.follow) state.pending.push(job)
     }
@@ -150,6 +186,7 @@ export class Pusher {
   private pushOne (state: PushState, request: FastifyRequest, target: PushTarget, headers: IncomingHttpHeaders, hopsLeft: number): Promise<void> {
     const log = request.log
     const path = target.path
+    if (target.followOnly === true) return this.fill(state, request, null, target, headers, hopsLeft)
     return new Promise((resolve) => {
       try {
         state.stream.pushStream({ ':method': 'GET', ':path': path, ...headers }, (error, pushStream) => {
@@ -170,10 +207,10 @@ export class Pusher {
   }
 
   /** Dispatches `GET path` through Fastify and writes the answer on the pushed stream. */
-  private async fill (state: PushState, request: FastifyRequest, pushStream: ServerHttp2Stream, target: PushTarget, headers: IncomingHttpHeaders, hopsLeft: number): Promise<void> {
+  private async fill (state: PushState, request: FastifyRequest, pushStream: ServerHttp2Stream | null, target: PushTarget, headers: IncomingHttpHeaders, hopsLeft: number): Promise<void> {
     const path = target.path
     // A reset by the client (RST_STREAM) surfaces as an error on the pushed stream: never crash for it.
-    pushStream.on('error', (error) => { request.log.debug({ err: error, path }, 'fastify-push-relations: pushed stream failed') })
+    pushStream?.on('error', (error) => { request.log.debug({ err: error, path }, 'fastify-push-relations: pushed stream failed') })
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<null>((resolve) => {
       timer = setTimeout(resolve, this.options.pushTimeout, null)
@@ -191,17 +228,22 @@ export class Pusher {
     } finally {
       clearTimeout(timer)
     }
-    if (response === null || response.statusCode < 200 || response.statusCode >= 300 || pushStream.destroyed) {
+    if (response === null || response.statusCode < 200 || response.statusCode >= 300 || pushStream?.destroyed === true) {
       // Not the answer the client would want (or no answer in time): take the promise back.
-      cancel(pushStream)
+      if (pushStream !== null) cancel(pushStream)
       return
     }
-    pushStream.respond(responseHeaders(response))
-    pushStream.end(response.rawPayload)
+    if (pushStream !== null) {
+      pushStream.respond(responseHeaders(response))
+      pushStream.end(response.rawPayload)
+    }
     const links = (response.raw.res as unknown as Record<symbol, PushableLinks | undefined>)[kPushedLinks]
     if (links === undefined || (hopsLeft <= 1 && !target.follow)) return
-    const next = links.pushable.filter((link) => (hopsLeft > 1 || links.isSelected(link)) && state.claim(link))
-    if (next.length > 0) this.push(state, request, pushTargets(links, next), Math.max(1, hopsLeft - 1))
+    const wanted = links.pushable.filter((link) => hopsLeft > 1 || links.isSelected(link))
+    // The client's selection first: other links get what it leaves of maxPushes.
+    const next = [...wanted.filter((link) => links.isSelected(link)), ...wanted.filter((link) => !links.isSelected(link))].filter((link) => state.claim(link))
+    const follows = followTargets(links, wanted.filter((link) => links.isSelected(link) && state.wasPromised(link) && !next.includes(link)), state)
+    if (next.length > 0 || follows.length > 0) this.push(state, request, [...pushTargets(links, next), ...follows], Math.max(1, hopsLeft - 1))
   }
 }
 

@@ -6,7 +6,7 @@ import { kLinks, ReplyLinks } from './reply-links.js'
 import { hasPlans } from './response-plans.js'
 import { compileRoute, type CompiledRoute, type ResponsePreloads } from './route-compiler.js'
 import { collectHook, varyOnDirectives, writeHook, type RouteState } from './route-hooks.js'
-import { Vulcain } from './vulcain.js'
+import { responseSchemas, Vulcain, type VulcainRoute } from './vulcain.js'
 
 /** One annotated route, as `fastify.pushRelations.routes()` lists it. */
 export interface RoutePreloads {
@@ -67,7 +67,7 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
     routes: () => annotated.filter((route) => route.responses.length > 0).map((route) => ({ ...route }))
   })
 
-  const vulcain = options.vulcain === null ? null : new Vulcain(options.vulcain, options.iriKey, replyLinks.handlerRule)
+  const vulcain = options.vulcain === null ? null : new Vulcain(options.vulcain, options.iriKey, replyLinks.handlerRule, options.maxCandidates)
   const writeLinks = writeHook(replyLinks)
 
   fastify.addHook('onRoute', function attachPushRelations (this: FastifyInstance, routeOptions) {
@@ -79,7 +79,7 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
     const annotatedRoute = compiled.unresolved.length > 0 || hasPlans(compiled.plans)
 
     if (annotatedRoute || routeVulcain !== null) {
-      const state: RouteState = { plans: compiled.plans, keys: compiled.keys }
+      const state: RouteState = { plans: compiled.plans, keys: compiled.keys, vulcain: routeVulcain === null ? null : vulcainRoute(response, getSchema, compiled) }
       routeOptions.preSerialization = appendHook(routeOptions.preSerialization, collectHook(state, options, replyLinks, routeVulcain))
       if (annotatedRoute) {
         const entry = { method: routeOptions.method, url: routeOptions.url, responses: compiled.preloads }
@@ -115,6 +115,11 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
   })
 
   done()
+}
+
+/** What Vulcain needs of a route: its 2xx response schemas, to serialize filtered documents. */
+function vulcainRoute (response: unknown, getSchema: (id: string) => unknown, compiled: CompiledRoute): VulcainRoute {
+  return { keys: compiled.keys, schemas: responseSchemas(response), getSchema, derived: new Map(), relationPlans: null }
 }
 
 /** Methods whose responses can carry a payload with relations (HEAD follows GET). */

@@ -2,11 +2,15 @@ import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import { Push } from '../lib/index.js'
 import { resolveOptions } from '../lib/options.js'
-import { FieldTree, selectFields } from '../lib/vulcain-fields.js'
+import { FieldTree } from '../lib/vulcain-fields.js'
+import { CursorSet, walkDocument } from '../lib/vulcain-relations.js'
 import { encodeQueryValue, parseSelectors, Remainders, serializeSelectors, WILDCARD } from '../lib/vulcain-selectors.js'
 import { buildApp } from './helpers/build.js'
 
 const limits = { maxSelectors: 32, maxDepth: 16, maxBytes: 4096 }
+const selectFields = (document: unknown, tree: FieldTree): unknown => walkDocument(document, null, CursorSet.of([]), tree, {
+  iriKey: '@id', plainStrings: true, onRelation: () => null, exhausted: () => false
+})
 const entry = (path: string, suffix = ''): string => `<${path}>; rel=preload; as=fetch${suffix}`
 
 t.test('selectors: tokens, escapes, parameters, and back', async (t) => {
