@@ -360,3 +360,154 @@ t.test('the extended JSON Pointer example (draft section "Selectors", E7)', asyn
   t.same(response.body, { books: [{ author: 'George Orwell' }, { author: 'Margaret Atwood' }] }, '/books/*/author selects the author of every book')
   t.equal(response.link, undefined, 'names are no links: nothing to preload')
 })
+
+// Regressions found by the differential run against the Go gateway (issue 9).
+
+t.test('Fields and the query form work on the payload object: big integers stay exact, JSON.parse is never called', async (t) => {
+  const app = Fastify()
+  await app.register(pushRelations, { vulcain: true })
+  const Book = Type.Object({ isbn: Type.Integer(), count: Type.Integer(), title: Type.String(), author: Push(Type.String()) })
+  app.get('/books/1', { schema: { response: { 200: Book } } }, async () => ({ isbn: 9780451524935123n, count: 9007199254740993n, title: '1984', author: '/authors/1' }))
+  const parse = JSON.parse
+  let calls = 0
+  JSON.parse = function countedParse (...args: Parameters<typeof JSON.parse>) {
+    calls++
+    return parse.apply(JSON, args) as unknown
+  }
+  let bodies: string[]
+  try {
+    bodies = await Promise.all([
+      app.inject({ url: '/books/1', headers: { fields: '"/isbn", "/count", "/author"' } }),
+      app.inject({ url: '/books/1?fields=%22%2Fisbn%22%2C%22%2Fauthor%22&preload=%22%2Fauthor%2Fx%22' })
+    ].map(async (response) => (await response).body))
+  } finally {
+    JSON.parse = parse
+  }
+  t.equal(calls, 0, 'no JSON.parse on any path')
+  t.equal(bodies[0], '{"isbn":9780451524935123,"count":9007199254740993,"author":"/authors/1"}')
+  t.equal(bodies[1], '{"isbn":9780451524935123,"author":"/authors/1?preload=%22%2Fx%22"}')
+})
+
+t.test('Fields on a shared schema with required properties ($ref): the derived schema, no 500', async (t) => {
+  const { app } = await buildApp({ vulcain: true })
+  app.addSchema(Type.Object({ '@id': Type.String(), name: Type.String(), born: Type.Integer() }, { $id: 'Writer' }))
+  app.get('/writers/1', { schema: { response: { 200: Type.Ref('Writer') } } }, async () => ({ '@id': '/writers/1', name: 'Orwell', born: 1903, secret: 'x' }))
+  app.get('/shelf', { schema: { response: { 200: Type.Object({ writers: Type.Array(Type.Ref('Writer')) }) } } }, async () => ({ writers: [{ '@id': '/writers/1', name: 'Orwell', born: 1903 }] }))
+  const one = await app.inject({ url: '/writers/1', headers: { fields: '"/name", "/secret"' } })
+  t.equal(one.statusCode, 200)
+  t.equal(one.body, '{"name":"Orwell"}', 'the schema still keeps out what it does not declare')
+  t.equal((await app.inject({ url: '/shelf', headers: { fields: '"/writers/*/born"' } })).body, '{"writers":[{"born":1903}]}')
+  t.equal((await app.inject({ url: '/writers/1', headers: { fields: '"/born"' } })).body, '{"born":1903}', 'compiled once, used again')
+})
+
+t.test('an empty Fields (header or ?fields=) is an absent one: the whole document', async (t) => {
+  const app = await draftApp()
+  t.same((await get(app, '/books/1', { fields: '' })).body, drafts['/books/1'])
+  t.same((await get(app, '/books/1?fields=')).body, drafts['/books/1'])
+  const withPreload = await get(app, '/books/1?fields=', { preload: '"/author"' })
+  t.same(withPreload.body, drafts['/books/1'])
+  t.equal(withPreload.link, entry('/authors/1'))
+})
+
+t.test('query form: the remaining selectors go before a #fragment', async (t) => {
+  const { app } = await buildApp({ vulcain: true })
+  app.get('/doc', async () => ({ next: '/t/foo#frag', other: '/t/bar?page=2#top' }))
+  const response = await get(app, '/doc?preload=%22%2Fnext%2Fx%22%2C%22%2Fother%2Fy%22')
+  t.same(response.body, { next: '/t/foo?preload=%22%2Fx%22#frag', other: '/t/bar?page=2&preload=%22%2Fy%22#top' })
+  t.notMatch(response.link, /#/, 'links never carry fragments')
+  t.match(response.link, '</t/foo?preload=%22%2Fx%22>')
+})
+
+t.test('query form on a route whose querystring schema strips unknown parameters: read from the raw URL', async (t) => {
+  const { app } = await buildApp({ vulcain: true }, { ajv: { customOptions: { removeAdditional: 'all' } } })
+  app.get('/books/1', { schema: { querystring: { type: 'object', properties: { lang: { type: 'string' } }, additionalProperties: false } } }, async (request) => {
+    t.same(request.query, { lang: 'en' }, 'Fastify stripped them from request.query')
+    return drafts['/books/1']
+  })
+  const response = await get(app, '/books/1?lang=en&fields=%22%2Ftitle%22&preload=%22%2Fauthor%22')
+  t.same(response.body, { title: '1984' })
+})
+
+t.test('an invalid header does not throw away a valid query parameter', async (t) => {
+  const app = await draftApp()
+  const response = await get(app, '/books/1?fields=%22%2Fauthor%22', { fields: '"/title' })
+  t.same(response.body, { author: '/authors/1' })
+  const preload = await get(app, '/books/1?preload=%22%2Fauthor%22', { preload: 'nope' })
+  t.equal(preload.link, entry('/authors/1?'.slice(0, -1)))
+  t.same((await get(app, '/books/1?fields=%ZZ', { fields: '"/genre"' })).body, { genre: 'novel' }, 'a valid header, a parameter that does not decode')
+  t.same((await get(app, '/books/1?fields=%ZZ')).body, drafts['/books/1'], 'a parameter that does not decode is ignored')
+})
+
+t.test('the requested document is never preloaded or rewritten: "/*" on a collection with its own @id', async (t) => {
+  const { app } = await buildApp({ vulcain: true })
+  app.get('/books', async () => ({ '@id': '/books', member: ['/books/1'], self: 'http://localhost:80/books' }))
+  const header = await get(app, '/books', { preload: '"/*", "/member/*", "/@id/x"' })
+  t.equal(header.link, entry('/books/1'))
+  const query = await get(app, '/books?preload=%22%2F%2A%22%2C%22%2Fmember%2F%2A%22')
+  t.same(query.body, { '@id': '/books', member: ['/books/1'], self: 'http://localhost:80/books' }, 'its own link keeps its form')
+  t.equal(query.link, entry('/books/1'))
+})
+
+t.test('pre-serialized payloads are left alone, with Vary all the same', async (t) => {
+  const { app } = await buildApp({ vulcain: true })
+  app.get('/string', async (_request, reply) => reply.type('application/json').send('{"title":"1984","author":"/authors/1"}'))
+  app.get('/buffer', async (_request, reply) => reply.type('application/json').send(Buffer.from('{"title":"1984"}')))
+  for (const url of ['/string', '/buffer']) {
+    const response = await app.inject({ url, headers: { fields: '"/author"', preload: '"/author"' } })
+    t.match(response.body, /"title":"1984"/, url)
+    t.equal(response.headers.link, undefined, url)
+    t.equal(response.headers.vary, 'Preload, Fields', url)
+  }
+})
+
+async function h2Bookshop (t: Test, options: PushRelationsOptions = {}): Promise<string> {
+  const app = Fastify({ http2: true })
+  await app.register(pushRelations, { vulcain: true, push: true, ...options })
+  const Member = Type.Object({ '@id': Type.String(), author: Push(Type.String()), publisher: Push(Type.String()), reviews: Type.Array(Type.String()) })
+  app.get('/books', { schema: { response: { 200: Type.Object({ member: Type.Array(Member) }) } } }, async () => ({
+    member: [
+      { '@id': '/books/1', author: '/authors/1', publisher: '/publishers/1', reviews: ['/reviews/1', '/reviews/2'] },
+      { '@id': '/books/2', author: '/authors/2', publisher: '/publishers/2', reviews: ['/reviews/3'] }
+    ]
+  }))
+  const Book = Type.Object({ title: Type.String(), author: Push(Type.String()) })
+  app.get('/books/:id', { schema: { response: { 200: Book } } }, async (request) => ({ title: `Book ${(request.params as { id: string }).id}`, author: '/authors/1' }))
+  app.get('/authors/:id', async () => ({ name: 'Orwell', born: 1903, publisher: '/publishers/1' }))
+  app.get('/publishers/:id', async () => ({ name: 'Secker' }))
+  app.get('/reviews/:id', async (request) => ({ book: (request.params as { id: string }).id === '3' ? '/books/2' : '/books/1' }))
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => { await app.close() })
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+}
+
+t.test('push: x-push relations carry the Fields remainder', async (t) => {
+  const origin = await h2Bookshop(t)
+  const response = await h2get(t, origin, '/books/1', { fields: '"/author/name", "/title"' })
+  t.same(JSON.parse(response.body), { title: 'Book 1', author: '/authors/1' })
+  t.same(response.pushes.map((push) => [push.path, push.request.fields, JSON.parse(push.body)]), [['/authors/1', '"/name"', { name: 'Orwell' }]])
+})
+
+t.test('push: the client\'s selection is pushed first, x-push relations get what is left of maxPushes', async (t) => {
+  const origin = await h2Bookshop(t, { maxPushes: 5 })
+  const response = await h2get(t, origin, '/books', { preload: '"/member/*/reviews/*/book"' })
+  const paths = response.pushes.map((push) => push.path)
+  t.same(paths.slice(0, 3), ['/reviews/1', '/reviews/2', '/reviews/3'])
+  t.same(paths.slice(3).sort(), ['/books/1', '/books/2'], 'the selected books, one hop further, before any x-push link')
+  t.match(response.headers.link, '</authors/1>; rel=preload; as=fetch; nopush', 'the x-push links are still preloaded')
+  const more = await h2Bookshop(t, { maxPushes: 7 })
+  const filled = await h2get(t, more, '/books', { preload: '"/member/0/reviews/*/book"' })
+  t.same(filled.pushes.map((push) => push.path), ['/reviews/1', '/reviews/2', '/books/1', '/authors/1', '/publishers/1', '/authors/2', '/publishers/2'],
+    'x-push links fill what the selection left')
+})
+
+t.test('push: a resource the connection has is not pushed again, but the next hop of a new selector is', async (t) => {
+  const origin = await h2Bookshop(t)
+  const client = await connect(origin)
+  t.teardown(async () => { await client.close() })
+  const first = await client.get('/books/1', { preload: '"/author"' })
+  t.same(first.pushes.map((push) => push.path), ['/authors/1'])
+  const second = await client.get('/books/2', { preload: '"/author/publisher"' })
+  t.same(second.pushes.map((push) => [push.path, JSON.parse(push.body)]), [['/publishers/1', { name: 'Secker' }]])
+  const third = await client.get('/books/3', { preload: '"/author/publisher"' })
+  t.same(third.pushes, [], 'followed once per connection')
+})
