@@ -188,8 +188,7 @@ function visit (raw: unknown, plan: PlanNode | null, cursors: CursorSet, fields:
   }
 
   const object = value as Record<string, unknown>
-  // No prototype: a "__proto__" member of the document stays a member.
-  let out: Record<string, unknown> | null = filter ? Object.create(null) as Record<string, unknown> : null
+  let out: Record<string, unknown> | null = filter ? {} : null
   const keys = Object.keys(object)
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string
@@ -201,15 +200,24 @@ function visit (raw: unknown, plan: PlanNode | null, cursors: CursorSet, fields:
       ? member
       : visit(member, plan === null ? null : childNode(plan, object, key), next, childFields, walk)
     if (out === null && result !== member) out = copyUntil(object, keys, i)
-    if (out !== null) out[key] = result
+    if (out !== null) setMember(out, key, result)
   }
   return out ?? value
 }
 
 /** A copy of the members before `end`: the query form rewrites a link, the payload stays as it was. */
 function copyUntil (object: Record<string, unknown>, keys: readonly string[], end: number): Record<string, unknown> {
-  const copy = Object.create(null) as Record<string, unknown>
-  for (let i = 0; i < end; i++) copy[keys[i] as string] = object[keys[i] as string]
+  const copy: Record<string, unknown> = {}
+  for (let i = 0; i < end; i++) setMember(copy, keys[i] as string, object[keys[i] as string])
   return copy
+}
+
+/**
+ * Plain objects (a prototype-less one is a slow dictionary for V8 and for the serializer); a
+ * `"__proto__"` member of the document stays a member, never the prototype.
+ */
+function setMember (object: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true })
+  else object[key] = value
 }
 

@@ -83,6 +83,15 @@ export function encodeQueryValue (value: string): string {
   return encodeUriComponentStrictly(value) as string
 }
 
+/** Serialized selectors, by selector: remainders are shared objects, serialized once. */
+const serializedSelectors = new WeakMap<Selector, string>()
+
+function keyOf (selector: Selector): string {
+  let key = serializedSelectors.get(selector)
+  if (key === undefined) serializedSelectors.set(selector, key = serializeSelectors([selector]))
+  return key
+}
+
 /** What remains of the selectors for one linked resource, merged over every way to reach it. */
 export class Remainders {
   private readonly preload = new Map<string, Selector>()
@@ -90,9 +99,9 @@ export class Remainders {
   private fields: Map<string, Selector> | null = new Map()
 
   add (preload: readonly Selector[], fields: readonly Selector[] | null): void {
-    for (const selector of preload) this.preload.set(serializeSelectors([selector]), selector)
+    for (const selector of preload) this.preload.set(keyOf(selector), selector)
     if (fields === null) this.fields = null
-    else if (this.fields !== null) for (const selector of fields) this.fields.set(serializeSelectors([selector]), selector)
+    else if (this.fields !== null) for (const selector of fields) this.fields.set(keyOf(selector), selector)
   }
 
   /** The request headers of a pushed request for the linked resource. */

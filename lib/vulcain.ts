@@ -254,7 +254,8 @@ export class Vulcain {
       plainStrings: !schemaMode,
       exhausted: () => budget <= 0 || (links.full && (!rewrite || rewriteBytes >= MAX_REWRITE_BYTES)),
       onRelation: (relation) => {
-        if (relation.preload) budget--
+        // Every relation a client's selectors reach costs one of `maxCandidates`, rewritten or not.
+        if (budget-- <= 0) return null
         const rule = relation.rule ?? this.defaultRule
         const path = links.pathOf(relation.reference)
         // The requested document is never preloaded (or pushed) back, whatever parameters its link carries.
@@ -267,10 +268,11 @@ export class Vulcain {
           if (relation.preload) links.add(url, rule, true)
           return relation.rewritable && url !== relation.reference ? url : null
         }
-        const preloadRest = relation.preload ? relation.cursors.rest() : []
-        const fieldsRest = relation.fields === null ? null : relation.fields.remainders()
-        if (relation.preload) links.add(relation.reference, rule, true)
-        if (relation.preload || fieldsRest !== null) links.remaindersOf(path).add(preloadRest, fieldsRest)
+        const added = relation.preload ? links.add(relation.reference, rule, true) : path
+        // What remains travels with the push of the linked resource (x-push links included).
+        if (added !== null && (relation.preload || relation.fields !== null)) {
+          links.remaindersOf(added).add(relation.preload ? relation.cursors.rest() : [], relation.fields === null ? null : relation.fields.remainders())
+        }
         return null
       }
     })

@@ -511,3 +511,47 @@ t.test('push: a resource the connection has is not pushed again, but the next ho
   const third = await client.get('/books/3', { preload: '"/author/publisher"' })
   t.same(third.pushes, [], 'followed once per connection')
 })
+
+t.test('hostile directives cost at most 3 times the same request without them (CPU in one process, interleaved, medians)', async (t) => {
+  const app = Fastify()
+  await app.register(pushRelations, { vulcain: true })
+  const member = Array.from({ length: 5000 }, (_, i) => ({ '@id': `/books/${i}`, author: `/authors/${i % 50}`, title: `Book ${i}`, tags: ['a', 'b'] }))
+  app.get('/books', async () => ({ '@id': '/books', totalItems: member.length, member }))
+  const list = (make: (i: number) => string): string => Array.from({ length: 32 }, (_, i) => `"${make(i)}"`).join(', ')
+  const encode = (value: string): string => encodeURIComponent(value).replace(/\*/g, '%2A')
+  const deep = list((i) => `/member/*/author/x${i}`)
+  const wild = list((i) => `/*/*/*/*/*/*/*/*/*/*/*/*/*/*/x${i}`)
+  const requests = {
+    plain: { url: '/books' },
+    header: { url: '/books', headers: { preload: deep, fields: list((i) => `/member/*/author/y${i}`) } },
+    wildcards: { url: '/books', headers: { preload: wild, fields: wild } },
+    query: { url: `/books?preload=${encode(deep)}&fields=${encode(list((i) => `/member/*/author/y${i}`))}` },
+    queryWildcards: { url: `/books?preload=${encode(list((i) => `/*/*/x${i}`))}` }
+  }
+  const plainBody = (await app.inject(requests.plain)).body
+  for (const name of ['query', 'queryWildcards'] as const) {
+    const body = (await app.inject(requests[name])).body
+    t.ok(body.length < plainBody.length + 64 * 1024 + 4096, `${name}: rewriting links is bounded (${body.length} bytes against ${plainBody.length})`)
+  }
+  const cpu = async (request: object, times: number): Promise<number> => {
+    const start = process.cpuUsage()
+    for (let i = 0; i < times; i++) await app.inject(request)
+    const used = process.cpuUsage(start)
+    return used.user + used.system
+  }
+  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
+  const ratios: Record<string, number[]> = { header: [], wildcards: [], query: [], queryWildcards: [] }
+  await cpu(requests.plain, 3) // warm-up: compiled serializers, parsed directives
+  for (const name of Object.keys(ratios)) await cpu(requests[name as keyof typeof requests], 3)
+  for (let round = 0; round < 7; round++) {
+    for (const name of Object.keys(ratios)) {
+      // Interleaved: the same machine load falls on both sides of each ratio.
+      const plain = await cpu(requests.plain, 3)
+      const hostile = await cpu(requests[name as keyof typeof requests], 3)
+      ratios[name]?.push(hostile / plain)
+    }
+  }
+  for (const [name, values] of Object.entries(ratios)) {
+    t.ok(median(values) <= 3, `${name}: median CPU ratio ${median(values).toFixed(2)} <= 3`)
+  }
+})
