@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import { Pusher } from './http2-push.js'
 import { resolveOptions, type PushRelationsOptions, type ResolvedOptions } from './options.js'
 import { kLinks, ReplyLinks } from './reply-links.js'
-import { hasPlans } from './response-plans.js'
+import { hasPlans, planFor } from './response-plans.js'
 import { compileRoute, type CompiledRoute, type ResponsePreloads } from './route-compiler.js'
 import { collectHook, varyOnDirectives, writeHook, type RouteState } from './route-hooks.js'
 import { responseSchemas, Vulcain, type VulcainRoute } from './vulcain.js'
@@ -79,7 +79,7 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
     const annotatedRoute = compiled.unresolved.length > 0 || hasPlans(compiled.plans)
 
     if (annotatedRoute || routeVulcain !== null) {
-      const state: RouteState = { plans: compiled.plans, keys: compiled.keys, vulcain: routeVulcain === null ? null : vulcainRoute(response, getSchema, compiled) }
+      const state: RouteState = { plans: compiled.plans, keys: compiled.keys, vulcain: routeVulcain === null ? null : vulcainRoute(response, getSchema, compiled, options, route) }
       routeOptions.preSerialization = appendHook(routeOptions.preSerialization, collectHook(state, options, replyLinks, routeVulcain))
       if (annotatedRoute) {
         const entry = { method: routeOptions.method, url: routeOptions.url, responses: compiled.preloads }
@@ -118,8 +118,22 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
 }
 
 /** What Vulcain needs of a route: its 2xx response schemas, to serialize filtered documents. */
-function vulcainRoute (response: unknown, getSchema: (id: string) => unknown, compiled: CompiledRoute): VulcainRoute {
-  return { keys: compiled.keys, schemas: responseSchemas(response), getSchema, derived: new Map(), relationPlans: null }
+function vulcainRoute (response: unknown, getSchema: (id: string) => unknown, compiled: CompiledRoute, options: ResolvedOptions, route: string): VulcainRoute {
+  let relationPlans: VulcainRoute['relationPlans'] = null
+  if (options.vulcain?.relations === 'schema') {
+    // The plans of what the schema says is a relation, compiled now; again at first use when a
+    // shared schema was missing (Fastify resolves them at ready).
+    let plans = compileRoute(response, getSchema, options, route, true)
+    let retry = plans.unresolved.length > 0
+    relationPlans = (status, reply) => {
+      if (retry) {
+        retry = false
+        plans = compileRoute(response, getSchema, options, route, true)
+      }
+      return planFor(plans.plans, status, reply)
+    }
+  }
+  return { keys: compiled.keys, schemas: responseSchemas(response), getSchema, derived: new Map(), relationPlans }
 }
 
 /** Methods whose responses can carry a payload with relations (HEAD follows GET). */

@@ -101,13 +101,13 @@ t.test('Fields on a content map whose media types do not match: serialized as Fa
 t.test('vulcain options are validated', async (t) => {
   t.throws(() => resolveOptions({ vulcain: { maxSelector: 3 } as never }), {
     code: 'FST_PUSH_RELATIONS_INVALID_OPTION',
-    message: 'fastify-push-relations: option "vulcain.maxSelector" is not a known option (known: maxSelectors, maxSelectorDepth, maxDirectiveBytes, query)'
+    message: 'fastify-push-relations: option "vulcain.maxSelector" is not a known option (known: maxSelectors, maxSelectorDepth, maxDirectiveBytes, query, relations)'
   })
   t.throws(() => resolveOptions({ vulcain: 'yes' as never }), { message: /option "vulcain" must be a boolean or an object of limits, received "yes"/ })
   t.throws(() => resolveOptions({ vulcain: { maxSelectors: 0 } }), { message: /option "vulcain.maxSelectors" must be an integer >= 1/ })
   t.throws(() => resolveOptions({ vulcain: { query: 1 as never } }), { message: /option "vulcain.query" must be a boolean/ })
   t.equal(resolveOptions({ vulcain: false }).vulcain, null)
-  t.same(resolveOptions({ vulcain: true }).vulcain, { maxSelectors: 32, maxDepth: 16, maxBytes: 4096, query: true })
+  t.same(resolveOptions({ vulcain: true }).vulcain, { maxSelectors: 32, maxDepth: 16, maxBytes: 4096, query: true, relations: 'any' })
 })
 
 t.test('a selected string that does not look like a link is not one', async (t) => {

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { gunzipSync } from 'node:zlib'
 import { parseList } from 'structured-headers'
 import pushRelations, { Push, type PushRelationsOptions } from '../lib/index.js'
+import { resolveOptions } from '../lib/options.js'
 import { buildApp } from './helpers/build.js'
 import { connect, type H2Response } from './helpers/h2client.js'
 
@@ -554,4 +555,31 @@ t.test('hostile directives cost at most 3 times the same request without them (C
   for (const [name, values] of Object.entries(ratios)) {
     t.ok(median(values) <= 3, `${name}: median CPU ratio ${median(values).toFixed(2)} <= 3`)
   }
+})
+
+t.test('relations: "schema" follows only what the schema says is a relation; "any" (default) any link-looking string', async (t) => {
+  const Profile = Type.Object({
+    bio: Type.String(),
+    homepage: Type.String({ format: 'uri-reference' }),
+    site: Type.String({ format: 'uri' }),
+    links: Type.Array(Type.String({ format: 'iri-reference' })),
+    author: Push(Type.String()),
+    friend: Type.Ref('Friend')
+  })
+  const profile = { bio: '/admin/delete-everything', homepage: '/pages/1', site: 'http://localhost:80/sites/1', links: ['/l/1'], author: '/authors/1', friend: { url: '/friends/1', note: '/notes/1' } }
+  const build = async (relations?: 'any' | 'schema'): Promise<FastifyInstance> => {
+    const { app } = await buildApp({ vulcain: relations === undefined ? true : { relations } })
+    app.get('/profile', { schema: { response: { 200: Profile } } }, async () => profile)
+    app.addSchema(Type.Object({ url: Type.String({ format: 'uri' }), note: Type.String() }, { $id: 'Friend' }))
+    app.get('/free', async () => profile)
+    return app
+  }
+  const preload = '"/bio", "/homepage", "/site", "/links/*", "/author", "/friend/url", "/friend/note"'
+  const schema = await build('schema')
+  t.equal((await get(schema, '/profile', { preload })).link, ['/pages/1', '/sites/1', '/l/1', '/authors/1', '/friends/1'].map((path) => entry(path)).join(', '),
+    'user text that looks like a path is not followed; formats and x-push are, behind a shared $ref too')
+  t.equal((await get(schema, '/free', { preload })).link, undefined, 'a route without schema has no relations')
+  const any = await build()
+  t.equal((await get(any, '/profile', { preload })).link, ['/admin/delete-everything', '/pages/1', '/sites/1', '/l/1', '/authors/1', '/friends/1', '/notes/1'].map((path) => entry(path)).join(', '))
+  t.throws(() => resolveOptions({ vulcain: { relations: 'all' as never } }), { message: /option "vulcain.relations" must be "any" or "schema", received "all"/ })
 })
