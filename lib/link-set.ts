@@ -156,8 +156,10 @@ export class LinkSet {
   private repeated (path: string, selected: boolean): string {
     if (selected && !this.isSelected(path)) {
       this.select(path)
-      // Pushed to the connection before this response, not by it: its next hop may still be new.
-      if (this.pushState?.wasPromised(path) === true && !this.pushes.includes(path)) this.follows.push(path)
+      // On the connection already (before, or pushed by reply.preload() without selectors): its
+      // next hop may still be new. A push not promised yet carries the selectors itself.
+      const waiting = this.pushes.indexOf(path) >= this.flushedPushes
+      if (this.pushState?.wasPromised(path) === true && !waiting) this.follows.push(path)
     }
     return path
   }

@@ -3,6 +3,7 @@ import type { LinkRule } from './annotation.js'
 import type { LinkSet } from './link-set.js'
 import { isSuccessResponseKey, mediaTypeOf, type ResponseKeys } from './response-plans.js'
 import type { PlanNode } from './schema-compiler.js'
+import { isSchemaObject } from './schema-resolver.js'
 import { FieldTree, withoutRequired } from './vulcain-fields.js'
 import { CursorSet, walkDocument, type SelectedRelation } from './vulcain-relations.js'
 import { encodeQueryValue, parseSelectors, serializeSelectors, type Selector, type SelectorLimits, type SelectorProblem } from './vulcain-selectors.js'
@@ -107,12 +108,10 @@ export function queryDirectives (url: string): QueryDirectives | null {
 }
 
 /**
- * The document a link names, for comparison with the requested one: without fragment and
+ * The document a path names (paths have no fragment), for comparison with the requested one:
  * without the Vulcain parameters. The requested document is never preloaded back.
  */
-function documentKey (url: string): string {
-  const hash = url.indexOf('#')
-  const clean = hash === -1 ? url : url.slice(0, hash)
+function documentKey (clean: string): string {
   const start = clean.indexOf('?')
   if (start === -1) return clean
   const kept = clean.slice(start + 1).split('&').filter((part) => part !== '' && !part.startsWith('preload=') && !part.startsWith('fields='))
@@ -125,15 +124,13 @@ function documentKey (url: string): string {
  */
 export function responseSchemas (response: unknown): Map<string, unknown> {
   const schemas = new Map<string, unknown>()
-  if (typeof response !== 'object' || response === null) return schemas
+  if (!isSchemaObject(response)) return schemas
   for (const [key, value] of Object.entries(response)) {
     const status = key.toLowerCase()
-    if (!isSuccessResponseKey(status) || typeof value !== 'object' || value === null) continue
-    const content = (value as { content?: unknown }).content
-    if (typeof content === 'object' && content !== null) {
-      for (const [mediaType, entry] of Object.entries(content)) {
-        const schema = (entry as { schema?: unknown } | null)?.schema
-        if (typeof schema === 'object' && schema !== null) schemas.set(`${status} ${mediaType}`, schema)
+    if (!isSuccessResponseKey(status) || !isSchemaObject(value)) continue
+    if (isSchemaObject(value.content)) {
+      for (const [mediaType, entry] of Object.entries(value.content)) {
+        if (isSchemaObject(entry) && isSchemaObject(entry.schema)) schemas.set(`${status} ${mediaType}`, entry.schema)
       }
     } else {
       schemas.set(status, value)
@@ -172,7 +169,7 @@ export class Vulcain {
     const headers = request.headers
     const preloadHeader = headers.preload
     const fieldsHeader = headers.fields
-    const query = this.options.query ? queryDirectives(request.raw.url ?? request.url) : null
+    const query = this.options.query ? queryDirectives(request.url) : null
     if (preloadHeader === undefined && fieldsHeader === undefined && query === null) return null
     if (!JSON_MEDIA_TYPE.test(mediaTypeOf(reply.getHeader('content-type')))) return null
     const prefer = headers.prefer === undefined ? null : PREFER_SELECTOR.exec(String(headers.prefer))
@@ -191,8 +188,8 @@ export class Vulcain {
   /** The selectors of one directive, or null: absent, empty (an empty list is no list), or invalid. */
   private directive (request: FastifyRequest, name: string, header: unknown, query: string[] | null): { selectors: Selector[], fromQuery: boolean } | null {
     if (header !== undefined) {
-      // Repeated fields are one list (RFC 8941 section 4.2).
-      const selectors = this.parse(request, name, Array.isArray(header) ? header.join(', ') : String(header))
+      // Node joins repeated fields with ", ": one list, as RFC 8941 section 4.2 says.
+      const selectors = this.parse(request, name, String(header))
       if (selectors !== null) return { selectors, fromQuery: false }
     }
     if (query === null) return null

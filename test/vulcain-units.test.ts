@@ -2,7 +2,8 @@ import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import { Push } from '../lib/index.js'
 import { resolveOptions } from '../lib/options.js'
-import { FieldTree } from '../lib/vulcain-fields.js'
+import { FieldTree, withoutRequired } from '../lib/vulcain-fields.js'
+import { queryDirectives, responseSchemas } from '../lib/vulcain.js'
 import { CursorSet, walkDocument } from '../lib/vulcain-relations.js'
 import { encodeQueryValue, parseSelectors, Remainders, serializeSelectors, WILDCARD } from '../lib/vulcain-selectors.js'
 import { buildApp } from './helpers/build.js'
@@ -173,4 +174,99 @@ t.test('declared properties next to additionalProperties', async (t) => {
   app.get('/doc', { schema: { response: { 200: Schema } } }, async () => ({ main: '/main', name: '/not-annotated', seven: 7 }))
   const link = (await app.inject({ url: '/doc', headers: { preload: '"/name", "/seven", "/main"' } })).headers.link
   t.equal(link, [entry('/main'), entry('/not-annotated'), entry('/numbers/7')].join(', '), 'in document order; a declared name is never read as an additional property')
+})
+
+t.test('the schema Fields responses are serialized with: required dropped everywhere, shared schemas bundled under new ids', async (t) => {
+  const shared: Record<string, unknown> = {
+    Writer: { $id: 'Writer', type: 'object', properties: { name: { type: 'string' }, friend: { $ref: 'Writer#' } }, required: ['name'] }
+  }
+  const schema = {
+    $id: 'T0',
+    type: 'object',
+    required: ['a'],
+    definitions: { local: { type: 'object', required: ['x'] } },
+    properties: {
+      a: { type: 'array', items: { type: 'object', required: ['b'], properties: { required: { type: 'string' } } } },
+      tuple: { type: 'array', items: [{ type: 'object', required: ['c'] }] },
+      writer: { $ref: 'Writer' },
+      again: { $ref: 'Writer#/properties/name' },
+      local: { $ref: '#/definitions/local' },
+      self: { $ref: 'T0' },
+      odd: { $ref: 42 },
+      properties: 'not a schema map'
+    },
+    additionalProperties: { required: ['z'] }
+  }
+  t.same(withoutRequired(schema, (id) => shared[id]), {
+    $id: 'T0',
+    type: 'object',
+    definitions: {
+      local: { type: 'object' },
+      'fastify-push-relations-fields:Writer': {
+        $id: 'fastify-push-relations-fields:Writer',
+        type: 'object',
+        properties: { name: { type: 'string' }, friend: { $ref: 'fastify-push-relations-fields:Writer#' } }
+      }
+    },
+    properties: {
+      a: { type: 'array', items: { type: 'object', properties: { required: { type: 'string' } } } },
+      tuple: { type: 'array', items: [{ type: 'object' }] },
+      writer: { $ref: 'fastify-push-relations-fields:Writer' },
+      again: { $ref: 'fastify-push-relations-fields:Writer#/properties/name' },
+      local: { $ref: '#/definitions/local' },
+      self: { $ref: 'T0' },
+      odd: { $ref: 42 },
+      properties: 'not a schema map'
+    },
+    additionalProperties: {}
+  }, 'a property named "required" stays')
+  t.same(withoutRequired({ $ref: 'Writer' }, (id) => shared[id]), {
+    $ref: 'fastify-push-relations-fields:Writer',
+    definitions: { 'fastify-push-relations-fields:Writer': {
+      $id: 'fastify-push-relations-fields:Writer',
+      type: 'object',
+      properties: { name: { type: 'string' }, friend: { $ref: 'fastify-push-relations-fields:Writer#' } }
+    } }
+  })
+  t.equal(withoutRequired(true, () => undefined), true, 'a boolean schema')
+})
+
+t.test('the query directives are read from the URL as sent', async (t) => {
+  t.equal(queryDirectives('/books'), null)
+  t.equal(queryDirectives('/books?page=2'), null)
+  t.same(queryDirectives('/books?fields=%22%2Fa%22&page=2&fields=%22%2Fb%22#frag'), { preload: null, fields: ['"/a"', '"/b"'] })
+  t.same(queryDirectives('/books?preload=%22%2Fa%22;+rel%3Dx&preload=%ZZ'), { preload: ['"/a"; rel=x', '\u0000'], fields: null }, '+ is a space; a bad escape is invalid')
+  t.same(queryDirectives('/books?xpreload=1&fields=%22%2Fa%22'), { preload: null, fields: ['"/a"'] })
+})
+
+t.test('the response schemas by key and media type', async (t) => {
+  const book = { type: 'object' }
+  t.same([...responseSchemas(undefined)], [])
+  t.same([...responseSchemas({ 200: book, 404: book, '2XX': { content: { 'application/json': { schema: book }, 'text/plain': {}, 'a/b': null } }, default: 'no' })],
+    [['200', book], ['2xx application/json', book]])
+})
+
+t.test('the walk: rewrites copy the members before them; an exhausted budget leaves the rest alone', async (t) => {
+  const walk = (document: unknown, exhausted: boolean): unknown => walkDocument(document, null, CursorSet.of(parseSelectors('"/b/x", "/c/y"', limits) as never), null, {
+    iriKey: '@id', plainStrings: true, onRelation: (relation) => relation.reference + '?rewritten', exhausted: () => exhausted
+  })
+  const document = { a: 1, b: '/b', c: ['/c'] }
+  t.same(walk(document, false), { a: 1, b: '/b?rewritten', c: ['/c'] })
+  t.equal(walk(document, true), document, 'nothing changes, nothing is copied')
+  const withProto = JSON.parse('{"a": 1, "__proto__": "/p", "b": "/b"}') as unknown
+  const rewritten = walk(withProto, false) as Record<string, unknown>
+  t.same(Object.keys(rewritten), ['a', '__proto__', 'b'])
+  t.equal(Object.getPrototypeOf(rewritten), Object.prototype, 'a "__proto__" member is a member')
+})
+
+t.test('parsed directives are remembered, up to a bound', async (t) => {
+  const { app } = await buildApp({ vulcain: true }, { logger: false })
+  app.get('/doc', async () => ({ a: '/a' }))
+  let preloaded = 0
+  for (let i = 0; i < 260; i++) {
+    const response = await app.inject({ url: '/doc', headers: { preload: `"/a", "/x${i}"`, fields: `"/a", "/y${i}"` } })
+    if (response.headers.link === entry('/a')) preloaded++
+  }
+  t.equal(preloaded, 260, 'past the bound, the caches start over')
+  t.equal((await app.inject({ url: '/doc', headers: { preload: `"/a", "/${'z'.repeat(600)}"` } })).headers.link, entry('/a'), 'a long value is parsed each time')
 })

@@ -473,7 +473,11 @@ async function h2Bookshop (t: Test, options: PushRelationsOptions = {}): Promise
   }))
   const Book = Type.Object({ title: Type.String(), author: Push(Type.String()) })
   app.get('/books/:id', { schema: { response: { 200: Book } } }, async (request) => ({ title: `Book ${(request.params as { id: string }).id}`, author: '/authors/1' }))
-  app.get('/authors/:id', async () => ({ name: 'Orwell', born: 1903, publisher: '/publishers/1' }))
+  app.get('/authors/:id', async (request, reply) => request.headers.preload === '"/gone"' ? reply.code(404).send({}) : { name: 'Orwell', born: 1903, publisher: '/publishers/1' })
+  app.get('/handler-first', async (_request, reply) => {
+    reply.preload('/authors/1')
+    return { author: '/authors/1' }
+  })
   app.get('/publishers/:id', async () => ({ name: 'Secker' }))
   app.get('/reviews/:id', async (request) => ({ book: (request.params as { id: string }).id === '3' ? '/books/2' : '/books/1' }))
   await app.listen({ host: '127.0.0.1', port: 0 })
@@ -511,6 +515,12 @@ t.test('push: a resource the connection has is not pushed again, but the next ho
   t.same(second.pushes.map((push) => [push.path, JSON.parse(push.body)]), [['/publishers/1', { name: 'Secker' }]])
   const third = await client.get('/books/3', { preload: '"/author/publisher"' })
   t.same(third.pushes, [], 'followed once per connection')
+  const gone = await client.get('/books/3', { preload: '"/author/gone"' })
+  t.same(gone.pushes, [], 'a next hop that fails pushes nothing')
+  const handler = await client.get('/handler-first', { preload: '"/author/born/x", "/author/publisher/x"' })
+  t.same(handler.pushes.map((push) => push.path), [], 'the handler preloaded it: no push, its next hop is followed (nothing there)')
+  const fresh = await h2get(t, origin, '/handler-first', { preload: '"/author/publisher"' })
+  t.same(fresh.pushes.map((push) => push.path), ['/authors/1', '/publishers/1'], 'pushed by the handler, followed as selected')
 })
 
 t.test('hostile directives cost at most 3 times the same request without them (CPU in one process, interleaved, medians)', async (t) => {
