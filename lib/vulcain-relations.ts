@@ -220,4 +220,3 @@ function setMember (object: Record<string, unknown>, key: string, value: unknown
   if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true })
   else object[key] = value
 }
-

@@ -222,11 +222,13 @@ t.test('the schema Fields responses are serialized with: required dropped everyw
   }, 'a property named "required" stays')
   t.same(withoutRequired({ $ref: 'Writer' }, (id) => shared[id]), {
     $ref: 'fastify-push-relations-fields:Writer',
-    definitions: { 'fastify-push-relations-fields:Writer': {
-      $id: 'fastify-push-relations-fields:Writer',
-      type: 'object',
-      properties: { name: { type: 'string' }, friend: { $ref: 'fastify-push-relations-fields:Writer#' } }
-    } }
+    definitions: {
+      'fastify-push-relations-fields:Writer': {
+        $id: 'fastify-push-relations-fields:Writer',
+        type: 'object',
+        properties: { name: { type: 'string' }, friend: { $ref: 'fastify-push-relations-fields:Writer#' } }
+      }
+    }
   })
   t.equal(withoutRequired(true, () => undefined), true, 'a boolean schema')
 })
