@@ -79,6 +79,13 @@ export class CursorSet {
     return (this.named as Map<string, CursorSet>).get(key) ?? this.wild as CursorSet
   }
 
+  /** The one name the selectors go on with here, when there is no `*`; null otherwise. */
+  onlyName (): string | null {
+    if (this.named === null) this.group()
+    if (this.wild !== EMPTY || (this.named as Map<string, CursorSet>).size !== 1) return null
+    return (this.named as Map<string, CursorSet>).keys().next().value as string
+  }
+
   private group (): void {
     const wild: Cursor[] = []
     const named = new Map<string, Cursor[]>()
@@ -164,6 +171,8 @@ function visit (raw: unknown, plan: PlanNode | null, cursors: CursorSet, fields:
     }
     if (!container) return value
   }
+  // Every selector ends here, and Fields keep the whole value: nothing below to read.
+  if (!filter && cursors.going.length === 0) return value
 
   if (Array.isArray(value)) {
     let out: unknown[] | null = filter ? [] : null
@@ -188,6 +197,17 @@ function visit (raw: unknown, plan: PlanNode | null, cursors: CursorSet, fields:
   }
 
   const object = value as Record<string, unknown>
+  const only = filter ? null : cursors.onlyName()
+  if (only !== null) {
+    // One name and no `*` here (`/author`, `/member`): one lookup instead of a pass over the members.
+    const member = Object.prototype.propertyIsEnumerable.call(object, only) ? object[only] : undefined
+    if (member === undefined) return value
+    const result = visit(member, plan === null ? null : childNode(plan, object, only), cursors.next(only), null, walk)
+    if (result === member) return value
+    const copy = copyUntil(object, Object.keys(object), Infinity)
+    setMember(copy, only, result)
+    return copy
+  }
   let out: Record<string, unknown> | null = filter ? {} : null
   const keys = Object.keys(object)
   for (let i = 0; i < keys.length; i++) {
@@ -208,7 +228,7 @@ function visit (raw: unknown, plan: PlanNode | null, cursors: CursorSet, fields:
 /** A copy of the members before `end`: the query form rewrites a link, the payload stays as it was. */
 function copyUntil (object: Record<string, unknown>, keys: readonly string[], end: number): Record<string, unknown> {
   const copy: Record<string, unknown> = {}
-  for (let i = 0; i < end; i++) setMember(copy, keys[i] as string, object[keys[i] as string])
+  for (let i = 0; i < end && i < keys.length; i++) setMember(copy, keys[i] as string, object[keys[i] as string])
   return copy
 }
 
