@@ -87,7 +87,9 @@ t.test('the same relation selected twice is one link, with both remainders', asy
 t.test('Vary set as a list is merged too', async (t) => {
   const { app } = await buildApp({ vulcain: true })
   app.get('/', async (_request, reply) => reply.header('vary', ['Accept', 'Origin']).send({ a: 1 }))
+  app.get('/empty', async (_request, reply) => reply.header('vary', '').send({ a: 1 }))
   t.equal((await app.inject('/')).headers.vary, 'Accept, Origin, Preload, Fields')
+  t.equal((await app.inject('/empty')).headers.vary, 'Preload, Fields')
 })
 
 t.test('Fields on a content map whose media types do not match: serialized as Fastify does, with JSON.stringify', async (t) => {
