@@ -200,8 +200,9 @@ function visit (raw: unknown, plan: PlanNode | null, cursors: CursorSet, fields:
   const only = filter ? null : cursors.onlyName()
   if (only !== null) {
     // One name and no `*` here (`/author`, `/member`): one lookup instead of a pass over the members.
-    const member = Object.prototype.propertyIsEnumerable.call(object, only) ? object[only] : undefined
-    if (member === undefined) return value
+    // Read as the serializer reads a declared property: a getter of a class counts too.
+    const member = object[only]
+    if (member === undefined || typeof member === 'function') return value
     const result = visit(member, plan === null ? null : childNode(plan, object, only), cursors.next(only), null, walk)
     if (result === member) return value
     const copy = copyUntil(object, Object.keys(object), Infinity)
@@ -221,6 +222,15 @@ function visit (raw: unknown, plan: PlanNode | null, cursors: CursorSet, fields:
       : visit(member, plan === null ? null : childNode(plan, object, key), next, childFields, walk)
     if (out === null && result !== member) out = copyUntil(object, keys, i)
     if (out !== null) setMember(out, key, result)
+  }
+  if (filter) {
+    // A selected name that is no own member may still be a getter the serializer reads (a class).
+    for (const name of fields.children.keys()) {
+      if (Object.prototype.hasOwnProperty.call(object, name) || !(name in object) || name in Object.prototype) continue
+      const member = object[name]
+      if (member === undefined || typeof member === 'function') continue
+      setMember(out as Record<string, unknown>, name, visit(member, plan === null ? null : childNode(plan, object, name), cursors.next(name), fields.child(name), walk))
+    }
   }
   return out ?? value
 }

@@ -48,6 +48,7 @@ t.test('field trees merge a name with * at every level', async (t) => {
   const protoDocument = JSON.parse('{"__proto__": {"a": 1}, "b": 2}') as unknown
   const kept = selectFields(protoDocument, FieldTree.of(parseSelectors('"/__proto__"', limits) as never)) as Record<string, unknown>
   t.same(Object.keys(kept), ['__proto__'], 'a "__proto__" member stays a member')
+  t.equal(JSON.stringify(selectFields({ a: 1 }, FieldTree.of(parseSelectors('"/__proto__", "/constructor", "/toString"', limits) as never))), '{}', 'Object.prototype is nobody\'s field')
 })
 
 t.test('Preload follows tuples and patternProperties through the schema, templates included', async (t) => {

@@ -593,3 +593,20 @@ t.test('relations: "schema" follows only what the schema says is a relation; "an
   t.equal((await get(any, '/profile', { preload })).link, ['/admin/delete-everything', '/pages/1', '/sites/1', '/l/1', '/authors/1', '/friends/1', '/notes/1'].map((path) => entry(path)).join(', '))
   t.throws(() => resolveOptions({ vulcain: { relations: 'all' as never } }), { message: /option "vulcain.relations" must be "any" or "schema", received "all"/ })
 })
+
+t.test('Fields and Preload read class getters as the serializer does', async (t) => {
+  const { app } = await buildApp({ vulcain: true })
+  class Book {
+    constructor (readonly id: number) {}
+    get title (): string { return 'Book ' + String(this.id) }
+    get author (): string { return '/authors/1' }
+    toString (): string { return 'a book' }
+  }
+  app.get('/books/1', { schema: { response: { 200: Type.Object({ title: Type.String(), author: Type.String() }) } } }, async () => new Book(1))
+  const response = await get(app, '/books/1', { fields: '"/title", "/toString", "/missing", "/__proto__", "/constructor"', preload: '"/author"' })
+  t.same(response.body, { title: 'Book 1' })
+  const preload = await get(app, '/books/1', { preload: '"/author"' })
+  t.equal(preload.link, entry('/authors/1'))
+  t.same(preload.body, { title: 'Book 1', author: '/authors/1' })
+  t.equal((await get(app, '/books/1', { preload: '"/toString"' })).link, undefined)
+})
