@@ -600,10 +600,12 @@ t.test('Fields and Preload read class getters as the serializer does', async (t)
     constructor (readonly id: number) {}
     get title (): string { return 'Book ' + String(this.id) }
     get author (): string { return '/authors/1' }
+    get nothing (): undefined { return undefined }
     toString (): string { return 'a book' }
+    describe (): string { return 'a book' }
   }
   app.get('/books/1', { schema: { response: { 200: Type.Object({ title: Type.String(), author: Type.String() }) } } }, async () => new Book(1))
-  const response = await get(app, '/books/1', { fields: '"/title", "/toString", "/missing", "/__proto__", "/constructor"', preload: '"/author"' })
+  const response = await get(app, '/books/1', { fields: '"/title", "/toString", "/describe", "/nothing", "/missing", "/__proto__", "/constructor"', preload: '"/author"' })
   t.same(response.body, { title: 'Book 1' })
   const preload = await get(app, '/books/1', { preload: '"/author"' })
   t.equal(preload.link, entry('/authors/1'))
