@@ -604,11 +604,16 @@ t.test('Fields and Preload read class getters as the serializer does', async (t)
     toString (): string { return 'a book' }
     describe (): string { return 'a book' }
   }
-  app.get('/books/1', { schema: { response: { 200: Type.Object({ title: Type.String(), author: Type.String() }) } } }, async () => new Book(1))
+  app.get('/books/1', { schema: { response: { 200: Type.Object({ title: Type.String(), author: Push(Type.String()) }) } } }, async () => new Book(1))
+  app.get('/plain/1', async () => new Book(1))
   const response = await get(app, '/books/1', { fields: '"/title", "/toString", "/describe", "/nothing", "/missing", "/__proto__", "/constructor"', preload: '"/author"' })
   t.same(response.body, { title: 'Book 1' })
   const preload = await get(app, '/books/1', { preload: '"/author"' })
   t.equal(preload.link, entry('/authors/1'))
   t.same(preload.body, { title: 'Book 1', author: '/authors/1' })
-  t.equal((await get(app, '/books/1', { preload: '"/toString"' })).link, undefined)
+  t.equal((await get(app, '/books/1', { preload: '"/toString"' })).link, entry('/authors/1'), 'only the x-push link')
+  t.same((await get(app, '/plain/1', { fields: '"/title"' })).body, { title: 'Book 1' }, 'without schema too')
+  const author = await get(app, '/books/1', { fields: '"/author"' })
+  t.same(author.body, { author: '/authors/1' })
+  t.equal(author.link, entry('/authors/1'))
 })
