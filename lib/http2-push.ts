@@ -55,6 +55,14 @@ const pathsBySession = new WeakMap<ServerHttp2Session, SessionPaths>()
 /** Bounds the memory a long-lived connection can make the plugin hold (with maxLinkBytes per path). */
 export const MAX_REMEMBERED_PER_SESSION = 1000
 
+/**
+ * What the session remembers of a Vulcain hop followed through `path` with a remaining
+ * `Preload`: paths never hold a line feed, so the two kinds of entries cannot collide.
+ */
+function followKey (path: string, preload: string): string {
+  return path + '\n' + preload
+}
+
 /** The paths a session remembers (undefined once it closed); for tests and debugging. */
 export function promisedPaths (session: ServerHttp2Session): SessionPaths | undefined {
   return pathsBySession.get(session)
@@ -83,11 +91,29 @@ export interface PushTarget {
   readonly headers: Record<string, string>
   /** A Vulcain `Preload` selected it: its own selected links are pushed in turn. */
   readonly follow: boolean
+  /**
+   * The connection has the resource already, but not the next hop its remaining `Preload`
+   * selects: the request is dispatched for its links only, and they are pushed.
+   */
+  readonly followOnly?: boolean
 }
 
 /** The targets of a link set, for the given paths. */
 export function pushTargets (links: PushableLinks, paths: readonly string[]): PushTarget[] {
   return paths.map((path) => ({ path, headers: links.pushHeadersOf(path), follow: links.isSelected(path) }))
+}
+
+/**
+ * Selected links the connection got before, whose remaining `Preload` it has not followed yet
+ * (another book's `/author/publisher` after `/author`): their next hop still gets pushed.
+ */
+export function followTargets (links: PushableLinks, paths: readonly string[], state: PushState): PushTarget[] {
+  const targets: PushTarget[] = []
+  for (const path of paths) {
+    const headers = links.pushHeadersOf(path)
+    if (state.shouldFollow(path, headers.preload)) targets.push({ path, headers, follow: true, followOnly: true })
+  }
+  return targets
 }
 
 /** The pushes of one request: its stream, what this connection already got, what is left. */
@@ -101,6 +127,7 @@ export class PushState {
 
   constructor (readonly stream: ServerHttp2Stream, private readonly session: SessionPaths, maxPushes: number) {
     this.remaining = maxPushes
+    this.followsLeft = maxPushes
   }
 
   /** True when `path` was promised (or asked for) on this connection already. */
@@ -117,6 +144,24 @@ export class PushState {
   claim (path: string): boolean {
     if (!this.canClaim(path)) return false
     this.reserve(path)
+    return true
+  }
+
+  /** Follow-only dispatches still allowed for this request (bounded like pushes). */
+  private followsLeft: number
+
+  /** Records that `path` was pushed with this remaining `Preload`, so a later one follows only what is new. */
+  followed (path: string, preload: string | undefined): void {
+    if (preload !== undefined) this.session.remember(followKey(path, preload))
+  }
+
+  /** True when the next hop of `path` under `preload` was not followed on this connection yet (and is recorded now). */
+  shouldFollow (path: string, preload: string | undefined): boolean {
+    if (preload === undefined || this.followsLeft <= 0) return false
+    const key = followKey(path, preload)
+    if (this.session.touch(key)) return false
+    this.followsLeft--
+    this.session.remember(key)
     return true
   }
 
@@ -239,6 +284,7 @@ export class Pusher {
   push (state: PushState, request: FastifyRequest, targets: readonly PushTarget[], hopsLeft = this.options.pushDepth): void {
     const forwarded = forwardedHeaders(request, this.options.pushHeaders)
     for (const target of targets) {
+      if (target.follow) state.followed(target.path, target.headers.preload)
       const job = this.pushOne(state, request, target, { ...forwarded, ...target.headers }, hopsLeft)
       if (hopsLeft > 1 || target.follow) state.pending.push(job)
     }
@@ -247,6 +293,7 @@ export class Pusher {
   private pushOne (state: PushState, request: FastifyRequest, target: PushTarget, headers: IncomingHttpHeaders, hopsLeft: number): Promise<void> {
     const log = request.log
     const path = target.path
+    if (target.followOnly === true) return this.fill(state, request, null, target, headers, hopsLeft)
     return new Promise((resolve) => {
       try {
         state.stream.pushStream(promiseHeaders(path, headers), (error, pushStream) => {
@@ -271,18 +318,19 @@ export class Pusher {
 
   /**
    * Dispatches `GET path` through Fastify, as the client would have asked for it (same
-   * protocol, host and address), and writes the answer on the pushed stream. A push cancelled
-   * before its answer (pushTimeout, a reset by the client) aborts its request's
+   * protocol, host and address), and writes the answer on the pushed stream (none for a
+   * follow-only target: the connection has the resource, only its next hop is new). A push
+   * cancelled before its answer (pushTimeout, a reset by the client) aborts its request's
    * `request.signal`, as a client that goes away does, and starts no further hop.
    */
-  private async fill (state: PushState, request: FastifyRequest, pushStream: ServerHttp2Stream, target: PushTarget, headers: IncomingHttpHeaders, hopsLeft: number): Promise<void> {
+  private async fill (state: PushState, request: FastifyRequest, pushStream: ServerHttp2Stream | null, target: PushTarget, headers: IncomingHttpHeaders, hopsLeft: number): Promise<void> {
     const path = target.path
     // A reset by the client (RST_STREAM) surfaces as an error on the pushed stream: never crash for it.
-    pushStream.on('error', (error) => { request.log.debug({ err: error, path }, 'fastify-push-relations: pushed stream failed') })
+    pushStream?.on('error', (error) => { request.log.debug({ err: error, path }, 'fastify-push-relations: pushed stream failed') })
     const cancelled = new AbortController()
     const abort = (): void => { cancelled.abort() }
     const timer = setTimeout(abort, this.options.pushTimeout)
-    pushStream.once('close', abort)
+    pushStream?.once('close', abort)
     // The injector rejects on abort; the race makes sure nothing waits for a handler that ignores it.
     const aborted = new Promise<null>((resolve) => { cancelled.signal.addEventListener('abort', () => { resolve(null) }, { once: true }) })
     let response: LightMyRequestResponse | null
@@ -296,19 +344,24 @@ export class Pusher {
       request.log.debug({ err: error, path }, 'fastify-push-relations: pushed request failed')
     } finally {
       clearTimeout(timer)
-      pushStream.off('close', abort)
+      pushStream?.off('close', abort)
     }
-    if (response === null || response.statusCode < 200 || response.statusCode >= 300 || pushStream.destroyed) {
+    if (response === null || response.statusCode < 200 || response.statusCode >= 300 || pushStream?.destroyed === true) {
       // Not the answer the client would want (or no answer in time): take the promise back.
-      cancel(pushStream)
+      if (pushStream !== null) cancel(pushStream)
       return
     }
-    pushStream.respond(responseHeaders(response))
-    pushStream.end(response.rawPayload)
+    if (pushStream !== null) {
+      pushStream.respond(responseHeaders(response))
+      pushStream.end(response.rawPayload)
+    }
     const links = (response.raw.res as unknown as Record<symbol, PushableLinks | undefined>)[kPushedLinks]
     if (links === undefined || (hopsLeft <= 1 && !target.follow)) return
-    const next = links.pushable.filter((link) => (hopsLeft > 1 || links.isSelected(link)) && state.claim(link))
-    if (next.length > 0) this.push(state, request, pushTargets(links, next), Math.max(1, hopsLeft - 1))
+    const wanted = links.pushable.filter((link) => hopsLeft > 1 || links.isSelected(link))
+    // The client's selection first: other links get what it leaves of maxPushes.
+    const next = [...wanted.filter((link) => links.isSelected(link)), ...wanted.filter((link) => !links.isSelected(link))].filter((link) => state.claim(link))
+    const follows = followTargets(links, wanted.filter((link) => links.isSelected(link) && state.wasPromised(link) && !next.includes(link)), state)
+    if (next.length > 0 || follows.length > 0) this.push(state, request, [...pushTargets(links, next), ...follows], Math.max(1, hopsLeft - 1))
   }
 
   /**

@@ -1,4 +1,4 @@
-import { KEYWORD, parseAnnotation, sameRule, type LinkRule } from './annotation.js'
+import { defaultRule, KEYWORD, parseAnnotation, sameRule, type LinkRule } from './annotation.js'
 import { LinkBranchesBuilder, type LinkBranches } from './link-branches.js'
 import type { ResolvedOptions } from './options.js'
 import { isSchemaObject, type Fragment, type SchemaResolver } from './schema-resolver.js'
@@ -20,6 +20,9 @@ export interface LinkRules {
 
 type ValueKind = 'string' | 'number' | 'object'
 type JsonType = 'string' | 'number' | 'integer' | 'boolean' | 'null' | 'object' | 'array'
+
+/** The string formats that name a resource (Vulcain's `relations: 'schema'`). */
+const URI_FORMATS = new Set(['uri-reference', 'uri', 'iri-reference'])
 
 const JSON_TYPES = new Set<string>(['string', 'number', 'integer', 'boolean', 'null', 'object', 'array'])
 const ALL_KINDS: readonly ValueKind[] = ['string', 'number', 'object']
@@ -66,7 +69,11 @@ function elementsOf (fragments: readonly Fragment[]): Fragment[] {
 export class LinkRulesBuilder {
   private readonly branches: LinkBranchesBuilder
 
-  constructor (private readonly resolver: SchemaResolver, private readonly options: ResolvedOptions) {
+  /**
+   * @param formatRelations Vulcain's `relations: 'schema'`: a string whose schema says
+   * `format: 'uri-reference'`, `'uri'` or `'iri-reference'` is a relation too (with the default rule).
+   */
+  constructor (private readonly resolver: SchemaResolver, private readonly options: ResolvedOptions, private readonly formatRelations = false) {
     this.branches = new LinkBranchesBuilder(resolver, options)
   }
 
@@ -89,7 +96,13 @@ export class LinkRulesBuilder {
     const rules: { -readonly [K in ValueKind]: LinkRule | null } = { string: null, number: null, object: null }
     let annotated = false
     for (const fragment of fragments) {
-      if (!(KEYWORD in fragment.schema)) continue
+      if (!(KEYWORD in fragment.schema)) {
+        if (this.formatRelations && typeof fragment.schema.format === 'string' && URI_FORMATS.has(fragment.schema.format)) {
+          rules.string ??= defaultRule(this.options)
+          annotated = true
+        }
+        continue
+      }
       const rule = parseAnnotation(fragment.schema[KEYWORD], this.options)
       if (typeof rule === 'string') return rule
       if (rule === null) continue

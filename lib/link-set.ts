@@ -38,10 +38,21 @@ export class LinkSet {
   private readonly seen = new Set<string>()
   private requestBase: RequestBase | null = null
   /**
-   * Paths a Vulcain `Preload` selected, with the selectors that remain for their resource;
-   * made on the first selection (most responses have none).
+   * Paths with the Vulcain selectors that remain for their resource (what a push of the path
+   * carries); made on first use (most responses have none).
    */
   private selections: Map<string, Remainders> | null = null
+  /** Paths a Vulcain `Preload` selected: their pushes are followed as deep as the selectors go. */
+  private selectedPaths: Set<string> | null = null
+  /**
+   * Set when the client sent `Preload`: its selection is pushed first, the other links of the
+   * response (`x-push`) only with the pushes left once the selection's hops are promised.
+   */
+  private deferUnselected = false
+  /** Selected paths this connection got before: their next hop may still be new (Vulcain). */
+  readonly follows: string[] = []
+  /** Links waiting for what the selection leaves of `maxPushes` (their entries say `nopush`). */
+  readonly deferredPushes: string[] = []
 
   /**
    * @param pushState the request's push state when links are pushed natively (HTTP/2), else null
@@ -91,8 +102,9 @@ export class LinkSet {
     }
     const push = this.pushState
     // A link pushed natively says `nopush`, so that a proxy in front does not push it again.
-    const pushNow = push !== null && !rule.nopush && push.canClaim(path)
-    const pushed = pushNow || (push !== null && !rule.nopush && push.wasPromised(path))
+    const deferred = push !== null && !rule.nopush && !selected && this.deferUnselected && !push.wasPromised(path)
+    const pushNow = !deferred && push !== null && !rule.nopush && push.canClaim(path)
+    const pushed = deferred || pushNow || (push !== null && !rule.nopush && push.wasPromised(path))
     const entry = pushed ? '<' + path + '>' + rule.params + '; nopush' : '<' + path + '>' + rule.params
     const bytes = this.bytes + entry.length + (this.paths.length === 0 ? 0 : 2)
     if (bytes > maxLinkBytes) {
@@ -108,23 +120,49 @@ export class LinkSet {
       push.reserve(path)
       this.pushes.push(path)
     }
+    if (deferred) this.deferredPushes.push(path)
     if (selected) this.select(path)
+    if (selected && !pushNow && pushed && !deferred) this.follows.push(path)
     return path
   }
 
   private repeated (path: string, selected: boolean): string {
-    if (selected) this.select(path)
+    if (selected && !this.isSelected(path)) {
+      this.select(path)
+      // On the connection already (before, or pushed by reply.preload() without selectors): its
+      // next hop may still be new. A push not promised yet carries the selectors itself.
+      const waiting = this.pushes.indexOf(path) >= this.flushedPushes
+      if (this.pushState?.wasPromised(path) === true && !waiting) this.follows.push(path)
+    }
     return path
   }
 
   private select (path: string): void {
-    this.selections ??= new Map()
-    if (!this.selections.has(path)) this.selections.set(path, new Remainders())
+    this.selectedPaths ??= new Set()
+    this.selectedPaths.add(path)
   }
 
   /** True when a Vulcain `Preload` selected `path`. */
   isSelected (path: string): boolean {
-    return this.selections?.has(path) === true
+    return this.selectedPaths?.has(path) === true
+  }
+
+  /** The client sent `Preload`: links it did not select are pushed after its selection. */
+  preferSelected (): void {
+    if (this.pushState !== null) this.deferUnselected = true
+  }
+
+  /** Claims what the selection left of `maxPushes` for the deferred links; true if any was claimed. */
+  claimDeferred (): boolean {
+    const push = this.pushState as PushState
+    const before = this.pushes.length
+    for (const path of this.deferredPushes.splice(0)) if (push.claim(path)) this.pushes.push(path)
+    return this.pushes.length > before
+  }
+
+  /** The path a reference stands for, as `add` would write it; null when it is not usable. */
+  pathOf (reference: string): string | null {
+    return this.seen.has(reference) ? reference : this.normalize(reference)
   }
 
   private normalize (reference: string): string | null {
@@ -132,9 +170,12 @@ export class LinkSet {
     return isReadyPath(reference, maxLinkBytes) ? reference : toPreloadPath(reference, this.base, origins, maxLinkBytes)
   }
 
-  /** The remaining Vulcain selectors of a selected path (added with `selected`). */
+  /** The remaining Vulcain selectors for the resource at `path` (made on first use). */
   remaindersOf (path: string): Remainders {
-    return this.selections?.get(path) as Remainders
+    this.selections ??= new Map()
+    let remainders = this.selections.get(path)
+    if (remainders === undefined) this.selections.set(path, remainders = new Remainders())
+    return remainders
   }
 
   /** The request headers a push of `path` carries besides the client's: remaining selectors. */

@@ -1,6 +1,6 @@
 import { resolveCacheTags, type CacheTagsOptions, type ResolvedCacheTags } from './cache-tags-options.js'
 import { FST_PUSH_RELATIONS_INVALID_OPTION } from './errors.js'
-import type { ResolvedVulcainOptions, VulcainOptions } from './vulcain.js'
+import type { ResolvedVulcainOptions, VulcainOptions, VulcainRelations } from './vulcain.js'
 
 export type CrossOrigin = 'anonymous' | 'use-credentials'
 
@@ -97,7 +97,8 @@ const vulcainDefaults = {
   maxSelectors: 32,
   maxSelectorDepth: 16,
   maxDirectiveBytes: 4096,
-  query: true
+  query: true,
+  relations: 'any'
 } as const
 
 /**
@@ -186,6 +187,11 @@ function pushHeaders (value: unknown): string[] {
   })
 }
 
+function relations (value: unknown): VulcainRelations {
+  if (value !== 'any' && value !== 'schema') fail('vulcain.relations', 'must be "any" or "schema"', value)
+  return value
+}
+
 function vulcain (value: unknown): ResolvedVulcainOptions | null {
   if (value === false) return null
   if (value !== true && (value === null || typeof value !== 'object' || Array.isArray(value))) {
@@ -199,7 +205,8 @@ function vulcain (value: unknown): ResolvedVulcainOptions | null {
     maxSelectors: limits.maxSelectors === undefined ? vulcainDefaults.maxSelectors : integer('vulcain.maxSelectors', limits.maxSelectors, 1),
     maxDepth: limits.maxSelectorDepth === undefined ? vulcainDefaults.maxSelectorDepth : integer('vulcain.maxSelectorDepth', limits.maxSelectorDepth, 1),
     maxBytes: limits.maxDirectiveBytes === undefined ? vulcainDefaults.maxDirectiveBytes : integer('vulcain.maxDirectiveBytes', limits.maxDirectiveBytes, 1),
-    query: limits.query === undefined ? vulcainDefaults.query : boolean('vulcain.query', limits.query)
+    query: limits.query === undefined ? vulcainDefaults.query : boolean('vulcain.query', limits.query),
+    relations: limits.relations === undefined ? vulcainDefaults.relations : relations(limits.relations)
   }
 }
 

@@ -6,10 +6,10 @@ import { Pusher } from './http2-push.js'
 import type { PurgeResult } from './purge-queue.js'
 import { resolveOptions, type PushRelationsOptions, type ResolvedOptions } from './options.js'
 import { kLinks, ReplyLinks } from './reply-links.js'
-import { hasPlans } from './response-plans.js'
+import { hasPlans, planFor } from './response-plans.js'
 import { compileRoute, type CompiledRoute, type ResponsePreloads } from './route-compiler.js'
 import { collectHook, varyOnDirectives, writeHook, type RouteState } from './route-hooks.js'
-import { Vulcain } from './vulcain.js'
+import { responseSchemas, Vulcain, type VulcainRoute } from './vulcain.js'
 
 /** One route that gets links, for one method and URL, as `fastify.pushRelations.routes()` lists it. */
 export interface RoutePreloads {
@@ -104,7 +104,7 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
     fastify.addHook('onClose', async () => { await cacheTags.close() })
   }
 
-  const vulcain = options.vulcain === null ? null : new Vulcain(options.vulcain, options.iriKey, replyLinks.handlerRule)
+  const vulcain = options.vulcain === null ? null : new Vulcain(options.vulcain, options.iriKey, replyLinks.handlerRule, options.maxCandidates)
   const writeLinks = writeHook(replyLinks)
 
   fastify.addHook('onRoute', function attachPushRelations (this: FastifyInstance, routeOptions) {
@@ -116,7 +116,7 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
     const annotatedRoute = compiled.unresolved.length > 0 || hasPlans(compiled.plans)
 
     if (annotatedRoute || routeVulcain !== null) {
-      const state: RouteState = { plans: compiled.plans, keys: compiled.keys }
+      const state: RouteState = { plans: compiled.plans, keys: compiled.keys, vulcain: routeVulcain === null ? null : vulcainRoute(response, getSchema, compiled, options, route) }
       routeOptions.preSerialization = appendHook(routeOptions.preSerialization, collectHook(state, options, replyLinks, routeVulcain, cacheTags))
       if (annotatedRoute) {
         const entry = { method: routeOptions.method, url: routeOptions.url, responses: compiled.preloads, options: routeOptions }
@@ -185,6 +185,25 @@ function attachCacheTags (routeOptions: RouteOptions, cacheTags: CacheTags): voi
   if (routePurge === false || !takesWrites(routeOptions.method)) return
   routeOptions.preSerialization = appendHook(routeOptions.preSerialization, cacheTags.rememberPayload)
   routeOptions.onResponse = appendHook(routeOptions.onResponse, cacheTags.responseHook(routePurge))
+}
+
+/** What Vulcain needs of a route: its 2xx response schemas, to serialize filtered documents. */
+function vulcainRoute (response: unknown, getSchema: (id: string) => unknown, compiled: CompiledRoute, options: ResolvedOptions, route: string): VulcainRoute {
+  let relationPlans: VulcainRoute['relationPlans'] = null
+  if (options.vulcain?.relations === 'schema') {
+    // The plans of what the schema says is a relation, compiled now; again at first use when a
+    // shared schema was missing (Fastify resolves them at ready).
+    let plans = compileRoute(response, getSchema, options, route, true)
+    let retry = plans.unresolved.length > 0
+    relationPlans = (status, reply) => {
+      if (retry) {
+        retry = false
+        plans = compileRoute(response, getSchema, options, route, true)
+      }
+      return planFor(plans.plans, status, reply)
+    }
+  }
+  return { keys: compiled.keys, schemas: responseSchemas(response), getSchema, derived: new Map(), relationPlans }
 }
 
 /** Methods whose responses can carry a payload with relations (HEAD follows GET). */

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { defaultRule, type LinkRule } from './annotation.js'
-import { kPushedLinks, pushStateOf, pushTargets, type Pusher } from './http2-push.js'
+import { followTargets, kPushedLinks, pushStateOf, pushTargets, type Pusher } from './http2-push.js'
 import { writeLinkHeader } from './link-header.js'
 import { LinkSet } from './link-set.js'
 import type { ResolvedOptions } from './options.js'
@@ -47,10 +47,12 @@ export class ReplyLinks {
   /** Writes the entries not written yet and promises the pushes not promised yet. */
   flush (request: FastifyRequest, reply: FastifyReply, links: LinkSet): void {
     writeLinkHeader(reply, links, this.options.maxLinkBytes)
-    if (links.pushState !== null && links.flushedPushes < links.pushes.length) {
+    if (links.pushState !== null && (links.flushedPushes < links.pushes.length || links.follows.length > 0)) {
       const paths = links.pushes.slice(links.flushedPushes)
       links.flushedPushes = links.pushes.length
-      this.pusher.push(links.pushState, request, pushTargets(links, paths))
+      // Vulcain: selected links the connection has, whose next hop it has not got yet.
+      const follows = followTargets(links, links.follows.splice(0), links.pushState)
+      this.pusher.push(links.pushState, request, [...pushTargets(links, paths), ...follows])
     }
     // The pusher of the previous hop reads what this response may push in turn.
     if (this.reportsNextHop) {

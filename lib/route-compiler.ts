@@ -35,7 +35,8 @@ export function compileRoute (
   response: unknown,
   getSchema: (id: string) => unknown,
   options: ResolvedOptions,
-  route: string
+  route: string,
+  formatRelations = false
 ): CompiledRoute {
   const compiled = new Map<string, ResponsePlan>()
   const contentMaps = new Map<string, boolean>()
@@ -45,7 +46,7 @@ export function compileRoute (
 
   const compileOne = (schema: unknown, status: string, mediaType?: string): PlanNode | null => {
     const site = { route, response: mediaType === undefined ? status : `${status} ${mediaType}` }
-    const result = compileResponseSchema(schema, getSchema, options, site, annotationError)
+    const result = compileResponseSchema(schema, getSchema, options, site, annotationError, formatRelations)
     for (const reference of result.unresolved) unresolved.add(reference)
     const pointers = result.plan === null ? [] : planPointers(result.plan)
     // A plan kept only for the IRIs of its objects (cache tags) preloads nothing.

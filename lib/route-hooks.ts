@@ -5,7 +5,7 @@ import { collectLinks } from './link-collector.js'
 import type { ResolvedOptions } from './options.js'
 import { kLinks, type ReplyLinks, type ReplyWithLinks } from './reply-links.js'
 import { planFor, type ResponseKeys, type RoutePlans } from './response-plans.js'
-import type { Vulcain } from './vulcain.js'
+import type { Vulcain, VulcainRoute } from './vulcain.js'
 
 /*
  * The hooks the plugin attaches to a route, in `onRoute`: routes without relations (and
@@ -16,6 +16,8 @@ import type { Vulcain } from './vulcain.js'
 export interface RouteState {
   plans: RoutePlans
   keys: ResponseKeys
+  /** What Vulcain needs of the route; null when the protocol is off for it. */
+  vulcain: VulcainRoute | null
 }
 
 /**
@@ -32,14 +34,13 @@ export function collectHook (state: RouteState, options: ResolvedOptions, replyL
         const links = replyLinks.of(request, reply)
         const tags = cacheTags === null || plan === null ? null : cacheTags.readTags(request, reply)
         try {
-          const view = directives === null ? null : (vulcain as Vulcain).view(reply, payload, state.keys, directives)
-          // Selected relations first: in the query form they are rewritten in the document, and
-          // the x-push fields read after them then name the same URLs.
-          if (view !== null) (vulcain as Vulcain).select(view, plan, links)
-          const complete = plan === null || collectLinks(plan, view === null ? payload : view.document, links, options.iriKey, tags)
+          // Selected relations first: they come first in the header and in the pushes; in the
+          // query form they are rewritten in the document, and the x-push fields read after
+          // them then name the same URLs.
+          if (directives !== null) payload = (vulcain as Vulcain).apply(request, reply, payload, plan, links, state.vulcain as VulcainRoute, directives) as typeof payload
+          const complete = plan === null || collectLinks(plan, payload, links, options.iriKey, tags)
           // Tags cut by the depth limit would miss resources: such a response is not cached.
           if (!complete) tags?.incomplete()
-          if (view !== null) payload = (vulcain as Vulcain).payloadOf(view, reply, payload) as typeof payload
           if (!complete || links.full || links.skipped > 0) {
             request.log.debug({ cap: links.capped, skipped: links.skipped, depthLimited: !complete, links: links.paths.length },
               'fastify-push-relations: some relations of this response were not preloaded')
@@ -78,8 +79,16 @@ export function writeHook (replyLinks: ReplyLinks): onSendHookHandler {
     }
     replyLinks.flush(request, reply, links)
     // With pushDepth > 1 or Vulcain, later hops are promised on this stream: it stays open until then.
-    if (links.pushState !== null && links.pushState.pending.length > 0) {
-      settlePushes(links.pushState).then(() => { done(null, payload) }, done)
+    const state = links.pushState
+    if (state !== null && (state.pending.length > 0 || links.deferredPushes.length > 0)) {
+      settlePushes(state).then(async () => {
+        // The client's Preload selection is promised: x-push links get what it left of maxPushes.
+        if (links.deferredPushes.length > 0 && links.claimDeferred()) {
+          replyLinks.flush(request, reply, links)
+          await settlePushes(state)
+        }
+        done(null, payload)
+      }, done)
       return
     }
     done(null, payload)
@@ -91,7 +100,12 @@ const VARY_NAMES: ReadonlyArray<readonly [string, RegExp]> = ['Preload', 'Fields
 /** Responses of a Vulcain route vary with the directives, whether or not a request used them. */
 export const varyOnDirectives: onSendHookHandler = function varyOnVulcainDirectives (_request, reply, payload, done) {
   const vary = reply.getHeader('vary')
-  const current = Array.isArray(vary) ? vary.join(', ') : vary === undefined ? '' : String(vary)
+  if (vary === undefined) {
+    reply.header('vary', 'Preload, Fields')
+    done(null, payload)
+    return
+  }
+  const current = Array.isArray(vary) ? vary.join(', ') : String(vary)
   if (current.trim() !== '*') {
     const missing = VARY_NAMES.filter(([, present]) => !present.test(current)).map(([name]) => name)
     if (missing.length > 0) reply.header('vary', current === '' ? missing.join(', ') : `${current}, ${missing.join(', ')}`)

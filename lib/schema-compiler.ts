@@ -69,11 +69,12 @@ export function compileResponseSchema (
   getSchema: (id: string) => unknown,
   options: ResolvedOptions,
   site: CompileSite,
-  annotationError: AnnotationError
+  annotationError: AnnotationError,
+  formatRelations = false
 ): CompileResult {
   if (!isSchemaObject(schema)) return { plan: null, unresolved: [] }
   const resolver = new SchemaResolver(getSchema)
-  const compiler = new SchemaCompiler(resolver, new LinkRulesBuilder(resolver, options), site, annotationError, options.cacheTags === null ? null : options.iriKey)
+  const compiler = new SchemaCompiler(resolver, new LinkRulesBuilder(resolver, options, formatRelations), site, annotationError, options.cacheTags === null ? null : options.iriKey)
   const node = compiler.compile([{ schema, document: resolver.documentOf(schema, '') }], '')
   return { plan: compiler.prune(node), unresolved: [...resolver.unresolved] }
 }

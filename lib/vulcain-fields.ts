@@ -38,12 +38,18 @@ export class FieldTree {
     return both
   }
 
-  /** The selectors below this node, as remaining selectors for a linked resource. */
-  remainders (prefix: SelectorToken[] = [], out: Selector[] = []): Selector[] {
+  private rest: Selector[] | null = null
+
+  /** The selectors below this node, as remaining selectors for a linked resource (made once). */
+  remainders (): Selector[] {
+    if (this.rest === null) this.collect([], this.rest = [])
+    return this.rest
+  }
+
+  private collect (prefix: SelectorToken[], out: Selector[]): void {
     if (this.leaf) out.push({ tokens: [...prefix], parameters: new Map() })
-    for (const [name, child] of this.children) child.remainders([...prefix, name], out)
-    this.wildcard?.remainders([...prefix, WILDCARD], out)
-    return out
+    for (const [name, child] of this.children) child.collect([...prefix, name], out)
+    this.wildcard?.collect([...prefix, WILDCARD], out)
   }
 }
 
@@ -60,33 +66,61 @@ function merge (a: FieldTree, b: FieldTree): FieldTree {
   return tree
 }
 
+/** Keywords whose value is one schema. */
+const SCHEMA_KEYWORDS = new Set(['items', 'additionalItems', 'additionalProperties', 'not', 'if', 'then', 'else', 'contains', 'propertyNames', 'unevaluatedItems', 'unevaluatedProperties'])
+/** Keywords whose value is an array of schemas. */
+const SCHEMA_ARRAY_KEYWORDS = new Set(['items', 'prefixItems', 'allOf', 'anyOf', 'oneOf'])
+/** Keywords whose value maps names to schemas. */
+const SCHEMA_MAP_KEYWORDS = new Set(['properties', 'patternProperties', 'definitions', '$defs', 'dependentSchemas'])
+
+/** Where the shared schemas a derived schema needs are renamed to, so they do not clash with the originals. */
+const DERIVED_ID = 'fastify-push-relations-fields:'
+
+function isObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
 /**
- * The selected part of a JSON document. Objects keep the selected members that exist; with `*`,
- * arrays keep every element, each filtered (an element lacking the fields becomes `{}`); with
- * explicit indexes, they keep their positions, `null` standing for the elements not selected
- * (as the Go gateway does). A scalar reached while a selector goes on is kept: it is a relation,
- * and the rest of the selector is for the linked resource.
+ * The response schema a `Fields` response is serialized with: the route's schema with every
+ * `required` dropped, since the filtered document lacks the fields the client left out (the
+ * serializer would throw). Shared schemas behind a `$ref` are derived too, renamed and bundled
+ * under `definitions`. Made once per route and response key, at first use; Fastify compiles it
+ * once (`reply.compileSerializationSchema` caches by schema object).
  */
-export function selectFields (value: unknown, tree: FieldTree): unknown {
-  if (tree.leaf || typeof value !== 'object' || value === null) return value
-  if (Array.isArray(value)) {
-    const kept: unknown[] = []
-    let last = -1
-    for (let index = 0; index < value.length; index++) {
-      const child = tree.child(String(index))
-      if (child === null) continue
-      kept[index] = selectFields(value[index], child)
-      last = index
+export function withoutRequired (schema: unknown, getSchema: (id: string) => unknown): unknown {
+  const shared = new Map<string, unknown>()
+  const pending: Array<[string, Record<string, unknown>]> = []
+  const refOf = (ref: string): string => {
+    const hash = ref.indexOf('#')
+    const id = hash === -1 ? ref : ref.slice(0, hash)
+    if (id === '') return ref
+    if (!shared.has(id)) {
+      const target = getSchema(id)
+      if (!isObject(target)) return ref // an id of the schema itself (TypeBox's Recursive): kept
+      shared.set(id, null)
+      pending.push([id, target])
     }
-    for (let index = 0; index <= last; index++) if (!(index in kept)) kept[index] = null
-    return kept
+    return DERIVED_ID + ref
   }
-  const object = value as Record<string, unknown>
-  // No prototype: a "__proto__" member of the document stays a member.
-  const kept = Object.create(null) as Record<string, unknown>
-  for (const key of Object.keys(object)) {
-    const child = tree.child(key)
-    if (child !== null) kept[key] = selectFields(object[key], child)
+  const derive = (node: unknown): unknown => {
+    if (!isObject(node)) return node
+    const copy: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'required') continue
+      if (key === '$ref' && typeof value === 'string') copy[key] = refOf(value)
+      else if (SCHEMA_ARRAY_KEYWORDS.has(key) && Array.isArray(value)) copy[key] = value.map(derive)
+      else if (SCHEMA_KEYWORDS.has(key)) copy[key] = derive(value)
+      else if (SCHEMA_MAP_KEYWORDS.has(key) && isObject(value)) copy[key] = Object.fromEntries(Object.entries(value).map(([name, child]) => [name, derive(child)]))
+      else copy[key] = value
+    }
+    return copy
   }
-  return kept
+  const root = derive(schema)
+  if (pending.length === 0 || !isObject(root)) return root
+  const bundle: Record<string, unknown> = isObject(root.definitions) ? { ...root.definitions } : {}
+  for (let i = 0; i < pending.length; i++) {
+    const [id, target] = pending[i] as [string, Record<string, unknown>]
+    bundle[DERIVED_ID + id] = { ...derive(target) as Record<string, unknown>, $id: DERIVED_ID + id }
+  }
+  return { ...root, definitions: bundle }
 }

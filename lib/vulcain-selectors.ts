@@ -83,23 +83,39 @@ export function encodeQueryValue (value: string): string {
   return encodeUriComponentStrictly(value) as string
 }
 
+/** Serialized selectors, by selector: remainders are shared objects, serialized once. */
+const serializedSelectors = new WeakMap<Selector, string>()
+
+function keyOf (selector: Selector): string {
+  let key = serializedSelectors.get(selector)
+  if (key === undefined) serializedSelectors.set(selector, key = serializeSelectors([selector]))
+  return key
+}
+
 /** What remains of the selectors for one linked resource, merged over every way to reach it. */
 export class Remainders {
-  private readonly preload = new Map<string, Selector>()
+  /** Made on first use: most relations have nothing left of Preload. */
+  private preload: Map<string, Selector> | null = null
   /** Null: every field of the linked resource is wanted. */
-  private fields: Map<string, Selector> | null = new Map()
+  private fields: Map<string, Selector> | null | undefined = undefined
 
   add (preload: readonly Selector[], fields: readonly Selector[] | null): void {
-    for (const selector of preload) this.preload.set(serializeSelectors([selector]), selector)
+    if (preload.length > 0) {
+      this.preload ??= new Map()
+      for (const selector of preload) this.preload.set(keyOf(selector), selector)
+    }
     if (fields === null) this.fields = null
-    else if (this.fields !== null) for (const selector of fields) this.fields.set(serializeSelectors([selector]), selector)
+    else if (this.fields !== null) {
+      this.fields ??= new Map()
+      for (const selector of fields) this.fields.set(keyOf(selector), selector)
+    }
   }
 
   /** The request headers of a pushed request for the linked resource. */
   headers (): Record<string, string> {
     const headers: Record<string, string> = {}
-    if (this.preload.size > 0) headers.preload = serializeSelectors([...this.preload.values()])
-    if (this.fields !== null && this.fields.size > 0) headers.fields = serializeSelectors([...this.fields.values()])
+    if (this.preload !== null) headers.preload = serializeSelectors([...this.preload.values()])
+    if (this.fields != null && this.fields.size > 0) headers.fields = serializeSelectors([...this.fields.values()])
     return headers
   }
 }

@@ -1,19 +1,23 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { LinkRule } from './annotation.js'
 import type { LinkSet } from './link-set.js'
-import { mediaTypeOf, type ResponseKeys } from './response-plans.js'
+import { isSuccessResponseKey, mediaTypeOf, type ResponseKeys } from './response-plans.js'
 import type { PlanNode } from './schema-compiler.js'
-import { FieldTree, selectFields } from './vulcain-fields.js'
-import { selectRelations, type SelectedRelation } from './vulcain-relations.js'
-import { encodeQueryValue, parseSelectors, serializeSelectors, type Selector, type SelectorLimits } from './vulcain-selectors.js'
+import { isSchemaObject } from './schema-resolver.js'
+import { FieldTree, withoutRequired } from './vulcain-fields.js'
+import { CursorSet, walkDocument, type SelectedRelation } from './vulcain-relations.js'
+import { encodeQueryValue, parseSelectors, serializeSelectors, type Selector, type SelectorLimits, type SelectorProblem } from './vulcain-selectors.js'
 
 /**
  * The Vulcain protocol (draft-dunglas-vulcain-01), inside Fastify: the client says which
  * relations it wants preloaded (`Preload`) and which fields it wants (`Fields`), in request
- * headers or in the `preload` and `fields` query parameters. The schema is already compiled,
- * so unlike a gateway the plugin reads the payload object, not the serialized body, unless
- * the body itself has to change (Fields, or links rewritten for the query form).
+ * headers or in the `preload` and `fields` query parameters. The schema is already compiled
+ * and the payload is still an object: the plugin walks that object along the selectors, builds
+ * the filtered document where the body changes, and the route's serializer writes it. The body
+ * is never parsed.
  */
+
+export type VulcainRelations = 'any' | 'schema'
 
 export interface VulcainOptions {
   /** Most selectors per directive. Default 32. */
@@ -24,146 +28,291 @@ export interface VulcainOptions {
   maxDirectiveBytes?: number
   /** Read the `preload` and `fields` query parameters too. Default true. */
   query?: boolean
+  /**
+   * Which values a selector may follow. `'any'` (default, as the draft and the Go gateway):
+   * `x-push` fields and any string that looks like a link. `'schema'`: only what the route's
+   * response schema says is a relation (`x-push`, or `format: 'uri-reference'`, `'uri'`,
+   * `'iri-reference'`).
+   */
+  relations?: VulcainRelations
 }
 
 export interface ResolvedVulcainOptions extends SelectorLimits {
   readonly query: boolean
-}
-
-/** What a response becomes under a request's directives. */
-export interface VulcainView {
-  readonly document: unknown
-  /** True when `document` is a new document, to be sent instead of the payload. */
-  readonly changed: boolean
-  readonly fields: FieldTree | null
-  /** Query form: links in the document carry what remains of the selectors. */
-  readonly rewrite: boolean
-  readonly directives: Directives
+  readonly relations: VulcainRelations
 }
 
 /** The directives of one request. */
 export interface Directives {
-  readonly preload: readonly Selector[]
+  /** The `Preload` cursors at the root of the document (empty when none). */
+  readonly preload: CursorSet
   /** Null when the request has no `Fields`: every field is returned. */
-  readonly fields: readonly Selector[] | null
+  readonly fields: FieldTree | null
   /** True when a directive came from the query: links in the body then carry what remains. */
   readonly queryForm: boolean
+}
+
+/** A route's own state for Vulcain: how a filtered document is serialized. */
+export interface VulcainRoute {
+  readonly keys: ResponseKeys
+  /** The route's 2xx response schemas by key (and by media type for content maps). */
+  readonly schemas: ReadonlyMap<string, unknown>
+  readonly getSchema: (id: string) => unknown
+  /** Derived schemas (`required` dropped), made at first use. */
+  readonly derived: Map<string, object>
+  /** The plans `relations: 'schema'` follows; null with `relations: 'any'`. */
+  relationPlans: ((status: number, reply: FastifyReply) => PlanNode | null) | null
 }
 
 const JSON_MEDIA_TYPE = /\bjson\b/
 const NO_TRANSFORM = /\bno-transform\b/i
 const PREFER_SELECTOR = /(?:^|[;,]\s*)selector\s*=\s*"?([^";,\s]*)/i
 
-function identity (payload: string): string {
-  return payload
+/** Most distinct directive values whose parse is remembered (clients repeat theirs). */
+const PARSE_CACHE_SIZE = 256
+/** Most bytes the query form appends to the links of one document. */
+export const MAX_REWRITE_BYTES = 64 * 1024
+
+type Parsed = Selector[] | SelectorProblem
+
+/** A directive read from the query, before parsing: null when the parameter is absent. */
+interface QueryDirectives {
+  preload: string[] | null
+  fields: string[] | null
+}
+
+/**
+ * The `preload` and `fields` parameters of the request URL as sent: Fastify's `request.query`
+ * misses them when the querystring schema strips unknown properties. `+` is a space, as in
+ * Fastify's own parser; a value that does not decode is `undefined` (invalid, ignored).
+ */
+export function queryDirectives (url: string): QueryDirectives | null {
+  const start = url.indexOf('?')
+  if (start === -1) return null
+  const hash = url.indexOf('#', start)
+  const query = hash === -1 ? url.slice(start + 1) : url.slice(start + 1, hash)
+  if (!query.includes('preload=') && !query.includes('fields=')) return null
+  const found: QueryDirectives = { preload: null, fields: null }
+  for (const part of query.split('&')) {
+    const name = part.startsWith('preload=') ? 'preload' : part.startsWith('fields=') ? 'fields' : null
+    if (name === null) continue
+    let value: string
+    try {
+      value = decodeURIComponent(part.slice(name.length + 1).replace(/\+/g, ' '))
+    } catch {
+      value = '\u0000' // not a list: the directive is invalid
+    }
+    (found[name] ??= []).push(value)
+  }
+  return found
+}
+
+/**
+ * The document a path names (paths have no fragment), for comparison with the requested one:
+ * without the Vulcain parameters. The requested document is never preloaded back.
+ */
+function documentKey (clean: string): string {
+  const start = clean.indexOf('?')
+  if (start === -1) return clean
+  const kept = clean.slice(start + 1).split('&').filter((part) => part !== '' && !part.startsWith('preload=') && !part.startsWith('fields='))
+  return kept.length === 0 ? clean.slice(0, start) : clean.slice(0, start) + '?' + kept.join('&')
+}
+
+/**
+ * The 2xx response schemas of a route by response key (`200`, `2xx`, `default`), and by
+ * `key mediaType` for content maps, as Fastify looks them up.
+ */
+export function responseSchemas (response: unknown): Map<string, unknown> {
+  const schemas = new Map<string, unknown>()
+  if (!isSchemaObject(response)) return schemas
+  for (const [key, value] of Object.entries(response)) {
+    const status = key.toLowerCase()
+    if (!isSuccessResponseKey(status) || !isSchemaObject(value)) continue
+    if (isSchemaObject(value.content)) {
+      for (const [mediaType, entry] of Object.entries(value.content)) {
+        if (isSchemaObject(entry) && isSchemaObject(entry.schema)) schemas.set(`${status} ${mediaType}`, entry.schema)
+      }
+    } else {
+      schemas.set(status, value)
+    }
+  }
+  return schemas
+}
+
+/** Appends query parameters to a reference, before its fragment. */
+function withParameters (reference: string, parameters: string): string {
+  const hash = reference.indexOf('#')
+  const base = hash === -1 ? reference : reference.slice(0, hash)
+  const url = base + (base.includes('?') ? '&' : '?') + parameters
+  return hash === -1 ? url : url + reference.slice(hash)
 }
 
 export class Vulcain {
+  private readonly parsed = new Map<string, Parsed>()
+  private readonly cursorSets = new Map<readonly Selector[], CursorSet>()
+  private readonly fieldTrees = new Map<readonly Selector[], FieldTree>()
+
   constructor (
-    private readonly options: ResolvedVulcainOptions,
+    readonly options: ResolvedVulcainOptions,
     private readonly iriKey: string,
-    private readonly defaultRule: LinkRule
+    private readonly defaultRule: LinkRule,
+    private readonly maxCandidates: number
   ) {}
 
   /**
    * The directives of a request whose response is a JSON document, or null: none were sent,
-   * they were all invalid, or the client prefers another selector format (`Prefer: selector=css`).
-   * A directive in a header wins over the same one in the query.
+   * they were all invalid or empty, or the client prefers another selector format
+   * (`Prefer: selector=css`). Each directive on its own: a valid header wins over the query
+   * parameter, an invalid one leaves the parameter in force.
    */
   directivesOf (request: FastifyRequest, reply: FastifyReply): Directives | null {
     const headers = request.headers
-    const query = this.options.query ? request.query as Record<string, unknown> | undefined : undefined
     const preloadHeader = headers.preload
     const fieldsHeader = headers.fields
-    const preloadQuery = query?.preload
-    const fieldsQuery = query?.fields
-    if (preloadHeader === undefined && fieldsHeader === undefined && preloadQuery === undefined && fieldsQuery === undefined) return null
+    const query = this.options.query ? queryDirectives(request.url) : null
+    if (preloadHeader === undefined && fieldsHeader === undefined && query === null) return null
     if (!JSON_MEDIA_TYPE.test(mediaTypeOf(reply.getHeader('content-type')))) return null
-    const prefer = PREFER_SELECTOR.exec(String(headers.prefer ?? ''))
-    if (prefer !== null && prefer[1]?.toLowerCase() !== 'json-pointer') return null
+    const prefer = headers.prefer === undefined ? null : PREFER_SELECTOR.exec(String(headers.prefer))
+    if (prefer != null && prefer[1]?.toLowerCase() !== 'json-pointer') return null
 
-    const preload = this.directive(request, 'preload', preloadHeader, preloadQuery)
-    const fields = this.directive(request, 'fields', fieldsHeader, fieldsQuery)
+    const preload = this.directive(request, 'preload', preloadHeader, query?.preload ?? null)
+    const fields = this.directive(request, 'fields', fieldsHeader, query?.fields ?? null)
     if (preload === null && fields === null) return null
     return {
-      preload: preload?.selectors ?? [],
-      fields: fields?.selectors ?? null,
+      preload: preload === null ? CursorSet.of([]) : this.cursorSetOf(preload.selectors),
+      fields: fields === null ? null : this.fieldTreeOf(fields.selectors),
       queryForm: preload?.fromQuery === true || fields?.fromQuery === true
     }
   }
 
-  private directive (request: FastifyRequest, name: string, header: unknown, query: unknown): { selectors: Selector[], fromQuery: boolean } | null {
-    const fromQuery = header === undefined
-    const raw = fromQuery ? query : header
-    if (raw === undefined) return null
-    // Repeated fields (and repeated query parameters) are one list (RFC 8941 section 4.2).
-    const value = Array.isArray(raw) ? raw.join(', ') : String(raw)
-    const selectors = parseSelectors(value, this.options)
+  /** The selectors of one directive, or null: absent, empty (an empty list is no list), or invalid. */
+  private directive (request: FastifyRequest, name: string, header: unknown, query: string[] | null): { selectors: Selector[], fromQuery: boolean } | null {
+    if (header !== undefined) {
+      // Node joins repeated fields with ", ": one list, as RFC 8941 section 4.2 says.
+      const selectors = this.parse(request, name, String(header))
+      if (selectors !== null) return { selectors, fromQuery: false }
+    }
+    if (query === null) return null
+    const selectors = this.parse(request, name, query.join(', '))
+    return selectors === null ? null : { selectors, fromQuery: true }
+  }
+
+  private parse (request: FastifyRequest, name: string, value: string): Selector[] | null {
+    let selectors = this.parsed.get(value)
+    if (selectors === undefined) {
+      selectors = parseSelectors(value, this.options)
+      if (this.parsed.size === PARSE_CACHE_SIZE) this.parsed.clear()
+      // Only short values are remembered: the cache stays small whatever clients send.
+      if (value.length <= 512) this.parsed.set(value, selectors)
+    }
     if (typeof selectors === 'string') {
       request.log.debug({ directive: name, problem: selectors }, 'fastify-push-relations: Vulcain directive ignored')
       return null
     }
-    return { selectors, fromQuery }
+    return selectors.length === 0 ? null : selectors
+  }
+
+  private cursorSetOf (selectors: readonly Selector[]): CursorSet {
+    let set = this.cursorSets.get(selectors)
+    if (set === undefined) {
+      if (this.cursorSets.size === PARSE_CACHE_SIZE) this.cursorSets.clear()
+      this.cursorSets.set(selectors, set = CursorSet.of(selectors))
+    }
+    return set
+  }
+
+  private fieldTreeOf (selectors: readonly Selector[]): FieldTree {
+    let tree = this.fieldTrees.get(selectors)
+    if (tree === undefined) {
+      if (this.fieldTrees.size === PARSE_CACHE_SIZE) this.fieldTrees.clear()
+      this.fieldTrees.set(selectors, tree = FieldTree.of(selectors))
+    }
+    return tree
   }
 
   /**
-   * The document the response will hold under these directives: the payload itself, or, when
-   * the body has to change (Fields, links rewritten for the query form), a parsed copy of
-   * what the serializer writes (the schema's fields only, never the raw object), filtered.
+   * Applies the directives to the payload object: reports the selected relations to `links`
+   * and returns the document to send (the payload itself when nothing changes). When `Fields`
+   * filtered it and the route has a response schema, the reply is given the serializer of
+   * that schema without `required`.
    */
-  view (reply: FastifyReply, payload: object, keys: ResponseKeys, directives: Directives): VulcainView {
+  apply (request: FastifyRequest, reply: FastifyReply, payload: object, plan: PlanNode | null, links: LinkSet, route: VulcainRoute, directives: Directives): unknown {
     const transformable = !NO_TRANSFORM.test(String(reply.getHeader('cache-control') ?? ''))
-    const fields = directives.fields !== null && transformable ? FieldTree.of(directives.fields) : null
+    const fields = transformable ? directives.fields : null
     const rewrite = directives.queryForm && transformable
-    if (fields === null && !rewrite) return { document: payload, changed: false, fields, rewrite, directives }
-    const serialized: unknown = JSON.parse(serialize(reply, payload, keys))
-    return { document: fields === null ? serialized : selectFields(serialized, fields), changed: true, fields, rewrite, directives }
-  }
-
-  /** Adds the relations the `Preload` selectors reach (rewriting them in the document for the query form). */
-  select (view: VulcainView, plan: PlanNode | null, links: LinkSet): void {
-    selectRelations(view.document, plan, {
-      preload: view.directives.preload,
-      fields: view.fields,
+    const self = documentKey(request.url)
+    const schemaMode = this.options.relations === 'schema'
+    const walkPlan = schemaMode && route.relationPlans !== null ? route.relationPlans(reply.statusCode, reply) : plan
+    let budget = this.maxCandidates
+    let rewriteBytes = 0
+    if (directives.preload.size > 0) links.preferSelected()
+    const document = walkDocument(payload, walkPlan, directives.preload, fields, {
       iriKey: this.iriKey,
-      onRelation: (relation) => { this.relate(relation, view.rewrite, links) }
+      plainStrings: !schemaMode,
+      exhausted: () => budget <= 0 || (links.full && (!rewrite || rewriteBytes >= MAX_REWRITE_BYTES)),
+      onRelation: (relation) => {
+        // Every relation a client's selectors reach costs one of `maxCandidates`, rewritten or not.
+        if (budget-- <= 0) return null
+        const rule = relation.rule ?? this.defaultRule
+        const path = links.pathOf(relation.reference)
+        // The requested document is never preloaded (or pushed) back, whatever parameters its link carries.
+        if (path === null || documentKey(path) === self) return null
+        if (rewrite && rewriteBytes < MAX_REWRITE_BYTES) {
+          // Query form: the link itself carries what remains, for the client and for proxies.
+          const suffix = this.suffixOf(relation)
+          const url = suffix === '' ? relation.reference : withParameters(relation.reference, suffix)
+          rewriteBytes += suffix.length
+          if (relation.preload) links.add(url, rule, true)
+          return relation.rewritable && url !== relation.reference ? url : null
+        }
+        const added = relation.preload ? links.add(relation.reference, rule, true) : path
+        // What remains travels with the push of the linked resource (x-push links included).
+        if (added !== null && (relation.preload || relation.fields !== null)) {
+          links.remaindersOf(added).add(relation.preload ? relation.cursors.rest() : [], relation.fields === null ? null : relation.fields.remainders())
+        }
+        return null
+      }
     })
-  }
-
-  /** The payload to send for a view: the document as serialized here, when it changed. */
-  payloadOf (view: VulcainView, reply: FastifyReply, payload: unknown): unknown {
-    if (!view.changed) return payload
-    reply.serializer(identity)
-    return JSON.stringify(view.document)
-  }
-
-  private relate (relation: SelectedRelation, rewrite: boolean, links: LinkSet): void {
-    const rule = relation.rule ?? this.defaultRule
-    if (rewrite) {
-      // Query form: the link itself carries what remains, for the client and for proxies.
-      const parameters: string[] = []
-      if (relation.preloadRest.length > 0) parameters.push('preload=' + encodeQueryValue(serializeSelectors(relation.preloadRest)))
-      if (relation.fieldsRest !== null && relation.fieldsRest.length > 0) parameters.push('fields=' + encodeQueryValue(serializeSelectors(relation.fieldsRest)))
-      const url = parameters.length === 0 ? relation.reference : relation.reference + (relation.reference.includes('?') ? '&' : '?') + parameters.join('&')
-      relation.replace?.(url)
-      if (relation.preload) links.add(url, rule, true)
-      return
+    if (document !== payload && fields !== null) {
+      const serializer = this.serializerOf(reply, route)
+      if (serializer !== null) reply.serializer(serializer)
     }
-    if (!relation.preload) return
-    const path = links.add(relation.reference, rule, true)
-    if (path !== null) links.remaindersOf(path).add(relation.preloadRest, relation.fieldsRest)
+    return document
   }
-}
 
-/** Serializes the payload exactly as Fastify would for this response (schema, media type, custom serializer). */
-function serialize (reply: FastifyReply, payload: object, keys: ResponseKeys): string {
-  const entry = keys[reply.statusCode - 200]
-  if (entry?.contentMap === true) {
-    // reply.serialize() does not pass the media type along, which content maps need.
-    const mediaType = mediaTypeOf(reply.getHeader('content-type'))
-    const serializer = reply.getSerializationFunction(entry.key, mediaType) ?? reply.getSerializationFunction(entry.key, '*/*')
-    if (serializer !== undefined) return serializer(payload as Record<string, unknown>)
-    return JSON.stringify(payload)
+  /** The query parameters a rewritten link carries: made once per cursor set and Fields node. */
+  private suffixOf (relation: SelectedRelation): string {
+    const memo = relation.cursors.memo
+    let suffix = memo.get(relation.fields)
+    if (suffix === undefined) {
+      const parameters: string[] = []
+      const preloadRest = relation.preload ? relation.cursors.rest() : []
+      if (preloadRest.length > 0) parameters.push('preload=' + encodeQueryValue(serializeSelectors(preloadRest)))
+      const fieldsRest = relation.fields?.remainders() ?? []
+      if (fieldsRest.length > 0) parameters.push('fields=' + encodeQueryValue(serializeSelectors(fieldsRest)))
+      memo.set(relation.fields, suffix = parameters.join('&'))
+    }
+    return suffix
   }
-  return String(reply.serialize(payload))
+
+  /** The serializer of the route's schema for this response, `required` dropped; null without schema. */
+  private serializerOf (reply: FastifyReply, route: VulcainRoute): ((document: unknown) => string) | null {
+    const entry = route.keys[reply.statusCode - 200]
+    if (entry === undefined || entry === null) return null
+    let name = entry.key
+    let contentType: string | undefined
+    if (entry.contentMap) {
+      const mediaType = mediaTypeOf(reply.getHeader('content-type'))
+      contentType = route.schemas.has(`${entry.key} ${mediaType}`) ? mediaType : '*/*'
+      name = `${entry.key} ${contentType}`
+    }
+    let derived = route.derived.get(name)
+    if (derived === undefined) {
+      const schema = route.schemas.get(name)
+      if (schema === undefined) return null
+      route.derived.set(name, derived = withoutRequired(schema, route.getSchema) as object)
+    }
+    const serialize = reply.compileSerializationSchema(derived as Record<string, unknown>, entry.key, contentType) as (document: unknown) => string
+    return serialize
+  }
 }

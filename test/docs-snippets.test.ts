@@ -123,10 +123,13 @@ t.test('docs/http2-push.md: native push and early hints snippets', async (t) => 
 
 t.test('docs/vulcain.md: enabling, the clients and CORS', async (t) => {
   const guide = snippets('docs/vulcain.md')
-  t.same([...guide.keys()], ['enable', 'client-fetch', 'client-http2', 'cors'])
+  t.same([...guide.keys()], ['enable', 'relations-schema', 'client-fetch', 'client-http2', 'cors'])
   const enabled = await load('vulcain-enable', `${guide.get('enable') as string}\napp.get('/book', async () => ({ title: 'x', author: '/authors/1' }))`)
   t.same((await enabled.inject({ url: '/book', headers: { fields: '"/title"' } })).json(), { title: 'x' })
   t.same((await enabled.inject({ url: '/internal', headers: { fields: '"/nothing"' } })).json(), { ok: true }, 'the route that opts out')
+  const schemaOnly = await load('vulcain-relations-schema', `${header}\n${guide.get('relations-schema') as string}`)
+  t.equal((await schemaOnly.inject({ url: '/books/1', headers: { preload: '"/subtitle", "/author", "/publisher"' } })).headers.link,
+    '</authors/1>; rel=preload; as=fetch, </publishers/1>; rel=preload; as=fetch', 'the subtitle is user text, not a relation')
 
   const { buildBookshop } = await t.mockImport<typeof import('../example/bookshop.mjs')>('../example/bookshop.mjs', { 'fastify-push-relations': implementation })
   const http1 = await buildBookshop({ pushRelations: { vulcain: true } })
@@ -144,9 +147,11 @@ t.test('docs/vulcain.md: enabling, the clients and CORS', async (t) => {
   t.teardown(async () => { await h2.close() })
   const http2File = join(scratch, 'client-http2.mjs')
   writeFileSync(http2File, (guide.get('client-http2') as string).replace('http://127.0.0.1:3000', `http://127.0.0.1:${(h2.server.address() as { port: number }).port}`) +
-    '\nexport { pushed }\n')
-  const { pushed } = await import(http2File) as { pushed: string[] }
-  t.ok(pushed.includes('/authors/1') && pushed.includes('/authors/2'), `the selected authors were pushed: ${pushed.join(' ')}`)
+    '\nexport { pushed, bodies, collection }\n')
+  const { pushed, bodies, collection } = await import(http2File) as { pushed: string[], bodies: Map<string, string>, collection: string }
+  t.same([...pushed].sort(), ['/authors/1', '/authors/2'], 'the selected authors were pushed')
+  t.same(JSON.parse(bodies.get('/authors/1') as string), { name: 'George Orwell' }, 'with what remains of Fields')
+  t.same(JSON.parse(collection), { member: [{ author: '/authors/1' }, { author: '/authors/2' }] })
 
   const cors = await load('vulcain-cors', `${header}\nimport cors from '@fastify/cors'\nconst app = Fastify()\n${guide.get('cors') as string}\nawait app.register(pushRelations, { vulcain: true })\napp.get('/', async () => ({}))`)
   const preflight = await cors.inject({ method: 'OPTIONS', url: '/', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' } })

@@ -2,11 +2,16 @@ import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import { Push } from '../lib/index.js'
 import { resolveOptions } from '../lib/options.js'
-import { FieldTree, selectFields } from '../lib/vulcain-fields.js'
+import { FieldTree, withoutRequired } from '../lib/vulcain-fields.js'
+import { queryDirectives, responseSchemas } from '../lib/vulcain.js'
+import { CursorSet, walkDocument } from '../lib/vulcain-relations.js'
 import { encodeQueryValue, parseSelectors, Remainders, serializeSelectors, WILDCARD } from '../lib/vulcain-selectors.js'
 import { buildApp } from './helpers/build.js'
 
 const limits = { maxSelectors: 32, maxDepth: 16, maxBytes: 4096 }
+const selectFields = (document: unknown, tree: FieldTree): unknown => walkDocument(document, null, CursorSet.of([]), tree, {
+  iriKey: '@id', plainStrings: true, onRelation: () => null, exhausted: () => false
+})
 const entry = (path: string, suffix = ''): string => `<${path}>; rel=preload; as=fetch${suffix}`
 
 t.test('selectors: tokens, escapes, parameters, and back', async (t) => {
@@ -43,6 +48,7 @@ t.test('field trees merge a name with * at every level', async (t) => {
   const protoDocument = JSON.parse('{"__proto__": {"a": 1}, "b": 2}') as unknown
   const kept = selectFields(protoDocument, FieldTree.of(parseSelectors('"/__proto__"', limits) as never)) as Record<string, unknown>
   t.same(Object.keys(kept), ['__proto__'], 'a "__proto__" member stays a member')
+  t.equal(JSON.stringify(selectFields({ a: 1 }, FieldTree.of(parseSelectors('"/__proto__", "/constructor", "/toString"', limits) as never))), '{}', 'Object.prototype is nobody\'s field')
 })
 
 t.test('Preload follows tuples and patternProperties through the schema, templates included', async (t) => {
@@ -82,7 +88,9 @@ t.test('the same relation selected twice is one link, with both remainders', asy
 t.test('Vary set as a list is merged too', async (t) => {
   const { app } = await buildApp({ vulcain: true })
   app.get('/', async (_request, reply) => reply.header('vary', ['Accept', 'Origin']).send({ a: 1 }))
+  app.get('/empty', async (_request, reply) => reply.header('vary', '').send({ a: 1 }))
   t.equal((await app.inject('/')).headers.vary, 'Accept, Origin, Preload, Fields')
+  t.equal((await app.inject('/empty')).headers.vary, 'Preload, Fields')
 })
 
 t.test('Fields on a content map whose media types do not match: serialized as Fastify does, with JSON.stringify', async (t) => {
@@ -97,13 +105,13 @@ t.test('Fields on a content map whose media types do not match: serialized as Fa
 t.test('vulcain options are validated', async (t) => {
   t.throws(() => resolveOptions({ vulcain: { maxSelector: 3 } as never }), {
     code: 'FST_PUSH_RELATIONS_INVALID_OPTION',
-    message: 'fastify-push-relations: option "vulcain.maxSelector" is not a known option (known: maxSelectors, maxSelectorDepth, maxDirectiveBytes, query)'
+    message: 'fastify-push-relations: option "vulcain.maxSelector" is not a known option (known: maxSelectors, maxSelectorDepth, maxDirectiveBytes, query, relations)'
   })
   t.throws(() => resolveOptions({ vulcain: 'yes' as never }), { message: /option "vulcain" must be a boolean or an object of limits, received "yes"/ })
   t.throws(() => resolveOptions({ vulcain: { maxSelectors: 0 } }), { message: /option "vulcain.maxSelectors" must be an integer >= 1/ })
   t.throws(() => resolveOptions({ vulcain: { query: 1 as never } }), { message: /option "vulcain.query" must be a boolean/ })
   t.equal(resolveOptions({ vulcain: false }).vulcain, null)
-  t.same(resolveOptions({ vulcain: true }).vulcain, { maxSelectors: 32, maxDepth: 16, maxBytes: 4096, query: true })
+  t.same(resolveOptions({ vulcain: true }).vulcain, { maxSelectors: 32, maxDepth: 16, maxBytes: 4096, query: true, relations: 'any' })
 })
 
 t.test('a selected string that does not look like a link is not one', async (t) => {
@@ -169,4 +177,101 @@ t.test('declared properties next to additionalProperties', async (t) => {
   app.get('/doc', { schema: { response: { 200: Schema } } }, async () => ({ main: '/main', name: '/not-annotated', seven: 7 }))
   const link = (await app.inject({ url: '/doc', headers: { preload: '"/name", "/seven", "/main"' } })).headers.link
   t.equal(link, [entry('/main'), entry('/not-annotated'), entry('/numbers/7')].join(', '), 'in document order; a declared name is never read as an additional property')
+})
+
+t.test('the schema Fields responses are serialized with: required dropped everywhere, shared schemas bundled under new ids', async (t) => {
+  const shared: Record<string, unknown> = {
+    Writer: { $id: 'Writer', type: 'object', properties: { name: { type: 'string' }, friend: { $ref: 'Writer#' } }, required: ['name'] }
+  }
+  const schema = {
+    $id: 'T0',
+    type: 'object',
+    required: ['a'],
+    definitions: { local: { type: 'object', required: ['x'] } },
+    properties: {
+      a: { type: 'array', items: { type: 'object', required: ['b'], properties: { required: { type: 'string' } } } },
+      tuple: { type: 'array', items: [{ type: 'object', required: ['c'] }] },
+      writer: { $ref: 'Writer' },
+      again: { $ref: 'Writer#/properties/name' },
+      local: { $ref: '#/definitions/local' },
+      self: { $ref: 'T0' },
+      odd: { $ref: 42 },
+      properties: 'not a schema map'
+    },
+    additionalProperties: { required: ['z'] }
+  }
+  t.same(withoutRequired(schema, (id) => shared[id]), {
+    $id: 'T0',
+    type: 'object',
+    definitions: {
+      local: { type: 'object' },
+      'fastify-push-relations-fields:Writer': {
+        $id: 'fastify-push-relations-fields:Writer',
+        type: 'object',
+        properties: { name: { type: 'string' }, friend: { $ref: 'fastify-push-relations-fields:Writer#' } }
+      }
+    },
+    properties: {
+      a: { type: 'array', items: { type: 'object', properties: { required: { type: 'string' } } } },
+      tuple: { type: 'array', items: [{ type: 'object' }] },
+      writer: { $ref: 'fastify-push-relations-fields:Writer' },
+      again: { $ref: 'fastify-push-relations-fields:Writer#/properties/name' },
+      local: { $ref: '#/definitions/local' },
+      self: { $ref: 'T0' },
+      odd: { $ref: 42 },
+      properties: 'not a schema map'
+    },
+    additionalProperties: {}
+  }, 'a property named "required" stays')
+  t.same(withoutRequired({ $ref: 'Writer' }, (id) => shared[id]), {
+    $ref: 'fastify-push-relations-fields:Writer',
+    definitions: {
+      'fastify-push-relations-fields:Writer': {
+        $id: 'fastify-push-relations-fields:Writer',
+        type: 'object',
+        properties: { name: { type: 'string' }, friend: { $ref: 'fastify-push-relations-fields:Writer#' } }
+      }
+    }
+  })
+  t.equal(withoutRequired(true, () => undefined), true, 'a boolean schema')
+})
+
+t.test('the query directives are read from the URL as sent', async (t) => {
+  t.equal(queryDirectives('/books'), null)
+  t.equal(queryDirectives('/books?page=2'), null)
+  t.same(queryDirectives('/books?fields=%22%2Fa%22&page=2&fields=%22%2Fb%22#frag'), { preload: null, fields: ['"/a"', '"/b"'] })
+  t.same(queryDirectives('/books?preload=%22%2Fa%22;+rel%3Dx&preload=%ZZ'), { preload: ['"/a"; rel=x', '\u0000'], fields: null }, '+ is a space; a bad escape is invalid')
+  t.same(queryDirectives('/books?xpreload=1&fields=%22%2Fa%22'), { preload: null, fields: ['"/a"'] })
+})
+
+t.test('the response schemas by key and media type', async (t) => {
+  const book = { type: 'object' }
+  t.same([...responseSchemas(undefined)], [])
+  t.same([...responseSchemas({ 200: book, 404: book, '2XX': { content: { 'application/json': { schema: book }, 'text/plain': {}, 'a/b': null } }, default: 'no' })],
+    [['200', book], ['2xx application/json', book]])
+})
+
+t.test('the walk: rewrites copy the members before them; an exhausted budget leaves the rest alone', async (t) => {
+  const walk = (document: unknown, exhausted: boolean): unknown => walkDocument(document, null, CursorSet.of(parseSelectors('"/b/x", "/c/y"', limits) as never), null, {
+    iriKey: '@id', plainStrings: true, onRelation: (relation) => relation.reference + '?rewritten', exhausted: () => exhausted
+  })
+  const document = { a: 1, b: '/b', c: ['/c'] }
+  t.same(walk(document, false), { a: 1, b: '/b?rewritten', c: ['/c'] })
+  t.equal(walk(document, true), document, 'nothing changes, nothing is copied')
+  const withProto = JSON.parse('{"a": 1, "__proto__": "/p", "b": "/b"}') as unknown
+  const rewritten = walk(withProto, false) as Record<string, unknown>
+  t.same(Object.keys(rewritten), ['a', '__proto__', 'b'])
+  t.equal(Object.getPrototypeOf(rewritten), Object.prototype, 'a "__proto__" member is a member')
+})
+
+t.test('parsed directives are remembered, up to a bound', async (t) => {
+  const { app } = await buildApp({ vulcain: true }, { logger: false })
+  app.get('/doc', async () => ({ a: '/a' }))
+  let preloaded = 0
+  for (let i = 0; i < 260; i++) {
+    const response = await app.inject({ url: '/doc', headers: { preload: `"/a", "/x${i}"`, fields: `"/a", "/y${i}"` } })
+    if (response.headers.link === entry('/a')) preloaded++
+  }
+  t.equal(preloaded, 260, 'past the bound, the caches start over')
+  t.equal((await app.inject({ url: '/doc', headers: { preload: `"/a", "/${'z'.repeat(600)}"` } })).headers.link, entry('/a'), 'a long value is parsed each time')
 })

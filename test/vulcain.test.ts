@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { gunzipSync } from 'node:zlib'
 import { parseList } from 'structured-headers'
 import pushRelations, { Push, type PushRelationsOptions } from '../lib/index.js'
+import { resolveOptions } from '../lib/options.js'
 import { buildApp } from './helpers/build.js'
 import { connect, type H2Response } from './helpers/h2client.js'
 
@@ -359,4 +360,260 @@ t.test('the extended JSON Pointer example (draft section "Selectors", E7)', asyn
   const response = await get(app, '/shelf', { fields: '"/books/*/author"', preload: '"/books/*/author"' })
   t.same(response.body, { books: [{ author: 'George Orwell' }, { author: 'Margaret Atwood' }] }, '/books/*/author selects the author of every book')
   t.equal(response.link, undefined, 'names are no links: nothing to preload')
+})
+
+// Regressions found by the differential run against the Go gateway (issue 9).
+
+t.test('Fields and the query form work on the payload object: big integers stay exact, JSON.parse is never called', async (t) => {
+  const app = Fastify()
+  await app.register(pushRelations, { vulcain: true })
+  const Book = Type.Object({ isbn: Type.Integer(), count: Type.Integer(), title: Type.String(), author: Push(Type.String()) })
+  app.get('/books/1', { schema: { response: { 200: Book } } }, async () => ({ isbn: 9780451524935123n, count: 9007199254740993n, title: '1984', author: '/authors/1' }))
+  const parse = JSON.parse
+  let calls = 0
+  JSON.parse = function countedParse (...args: Parameters<typeof JSON.parse>) {
+    calls++
+    return parse.apply(JSON, args) as unknown
+  }
+  let bodies: string[]
+  try {
+    bodies = await Promise.all([
+      app.inject({ url: '/books/1', headers: { fields: '"/isbn", "/count", "/author"' } }),
+      app.inject({ url: '/books/1?fields=%22%2Fisbn%22%2C%22%2Fauthor%22&preload=%22%2Fauthor%2Fx%22' })
+    ].map(async (response) => (await response).body))
+  } finally {
+    JSON.parse = parse
+  }
+  t.equal(calls, 0, 'no JSON.parse on any path')
+  t.equal(bodies[0], '{"isbn":9780451524935123,"count":9007199254740993,"author":"/authors/1"}')
+  t.equal(bodies[1], '{"isbn":9780451524935123,"author":"/authors/1?preload=%22%2Fx%22"}')
+})
+
+t.test('Fields on a shared schema with required properties ($ref): the derived schema, no 500', async (t) => {
+  const { app } = await buildApp({ vulcain: true })
+  app.addSchema(Type.Object({ '@id': Type.String(), name: Type.String(), born: Type.Integer() }, { $id: 'Writer' }))
+  app.get('/writers/1', { schema: { response: { 200: Type.Ref('Writer') } } }, async () => ({ '@id': '/writers/1', name: 'Orwell', born: 1903, secret: 'x' }))
+  app.get('/shelf', { schema: { response: { 200: Type.Object({ writers: Type.Array(Type.Ref('Writer')) }) } } }, async () => ({ writers: [{ '@id': '/writers/1', name: 'Orwell', born: 1903 }] }))
+  const one = await app.inject({ url: '/writers/1', headers: { fields: '"/name", "/secret"' } })
+  t.equal(one.statusCode, 200)
+  t.equal(one.body, '{"name":"Orwell"}', 'the schema still keeps out what it does not declare')
+  t.equal((await app.inject({ url: '/shelf', headers: { fields: '"/writers/*/born"' } })).body, '{"writers":[{"born":1903}]}')
+  t.equal((await app.inject({ url: '/writers/1', headers: { fields: '"/born"' } })).body, '{"born":1903}', 'compiled once, used again')
+})
+
+t.test('an empty Fields (header or ?fields=) is an absent one: the whole document', async (t) => {
+  const app = await draftApp()
+  t.same((await get(app, '/books/1', { fields: '' })).body, drafts['/books/1'])
+  t.same((await get(app, '/books/1?fields=')).body, drafts['/books/1'])
+  const withPreload = await get(app, '/books/1?fields=', { preload: '"/author"' })
+  t.same(withPreload.body, drafts['/books/1'])
+  t.equal(withPreload.link, entry('/authors/1'))
+})
+
+t.test('query form: the remaining selectors go before a #fragment', async (t) => {
+  const { app } = await buildApp({ vulcain: true })
+  app.get('/doc', async () => ({ next: '/t/foo#frag', other: '/t/bar?page=2#top' }))
+  const response = await get(app, '/doc?preload=%22%2Fnext%2Fx%22%2C%22%2Fother%2Fy%22')
+  t.same(response.body, { next: '/t/foo?preload=%22%2Fx%22#frag', other: '/t/bar?page=2&preload=%22%2Fy%22#top' })
+  t.notMatch(response.link, /#/, 'links never carry fragments')
+  t.match(response.link, '</t/foo?preload=%22%2Fx%22>')
+})
+
+t.test('query form on a route whose querystring schema strips unknown parameters: read from the raw URL', async (t) => {
+  const { app } = await buildApp({ vulcain: true }, { ajv: { customOptions: { removeAdditional: 'all' } } })
+  app.get('/books/1', { schema: { querystring: { type: 'object', properties: { lang: { type: 'string' } }, additionalProperties: false } } }, async (request) => {
+    t.same(request.query, { lang: 'en' }, 'Fastify stripped them from request.query')
+    return drafts['/books/1']
+  })
+  const response = await get(app, '/books/1?lang=en&fields=%22%2Ftitle%22&preload=%22%2Fauthor%22')
+  t.same(response.body, { title: '1984' })
+})
+
+t.test('an invalid header does not throw away a valid query parameter', async (t) => {
+  const app = await draftApp()
+  const response = await get(app, '/books/1?fields=%22%2Fauthor%22', { fields: '"/title' })
+  t.same(response.body, { author: '/authors/1' })
+  const preload = await get(app, '/books/1?preload=%22%2Fauthor%22', { preload: 'nope' })
+  t.equal(preload.link, entry('/authors/1?'.slice(0, -1)))
+  t.same((await get(app, '/books/1?fields=%ZZ', { fields: '"/genre"' })).body, { genre: 'novel' }, 'a valid header, a parameter that does not decode')
+  t.same((await get(app, '/books/1?fields=%ZZ')).body, drafts['/books/1'], 'a parameter that does not decode is ignored')
+})
+
+t.test('the requested document is never preloaded or rewritten: "/*" on a collection with its own @id', async (t) => {
+  const { app } = await buildApp({ vulcain: true })
+  app.get('/books', async () => ({ '@id': '/books', member: ['/books/1'], self: 'http://localhost:80/books' }))
+  const header = await get(app, '/books', { preload: '"/*", "/member/*", "/@id/x"' })
+  t.equal(header.link, entry('/books/1'))
+  const query = await get(app, '/books?preload=%22%2F%2A%22%2C%22%2Fmember%2F%2A%22')
+  t.same(query.body, { '@id': '/books', member: ['/books/1'], self: 'http://localhost:80/books' }, 'its own link keeps its form')
+  t.equal(query.link, entry('/books/1'))
+})
+
+t.test('pre-serialized payloads are left alone, with Vary all the same', async (t) => {
+  const { app } = await buildApp({ vulcain: true })
+  app.get('/string', async (_request, reply) => reply.type('application/json').send('{"title":"1984","author":"/authors/1"}'))
+  app.get('/buffer', async (_request, reply) => reply.type('application/json').send(Buffer.from('{"title":"1984"}')))
+  for (const url of ['/string', '/buffer']) {
+    const response = await app.inject({ url, headers: { fields: '"/author"', preload: '"/author"' } })
+    t.match(response.body, /"title":"1984"/, url)
+    t.equal(response.headers.link, undefined, url)
+    t.equal(response.headers.vary, 'Preload, Fields', url)
+  }
+})
+
+async function h2Bookshop (t: Test, options: PushRelationsOptions = {}): Promise<string> {
+  const app = Fastify({ http2: true })
+  await app.register(pushRelations, { vulcain: true, push: true, ...options })
+  const Member = Type.Object({ '@id': Type.String(), author: Push(Type.String()), publisher: Push(Type.String()), reviews: Type.Array(Type.String()) })
+  app.get('/books', { schema: { response: { 200: Type.Object({ member: Type.Array(Member) }) } } }, async () => ({
+    member: [
+      { '@id': '/books/1', author: '/authors/1', publisher: '/publishers/1', reviews: ['/reviews/1', '/reviews/2'] },
+      { '@id': '/books/2', author: '/authors/2', publisher: '/publishers/2', reviews: ['/reviews/3'] }
+    ]
+  }))
+  const Book = Type.Object({ title: Type.String(), author: Push(Type.String()) })
+  app.get('/books/:id', { schema: { response: { 200: Book } } }, async (request) => ({ title: `Book ${(request.params as { id: string }).id}`, author: '/authors/1' }))
+  app.get('/authors/:id', async (request, reply) => request.headers.preload === '"/gone"' ? reply.code(404).send({}) : { name: 'Orwell', born: 1903, publisher: '/publishers/1' })
+  app.get('/handler-first', async (_request, reply) => {
+    reply.preload('/authors/1')
+    return { author: '/authors/1' }
+  })
+  app.get('/publishers/:id', async () => ({ name: 'Secker' }))
+  app.get('/reviews/:id', async (request) => ({ book: (request.params as { id: string }).id === '3' ? '/books/2' : '/books/1' }))
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => { await app.close() })
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+}
+
+t.test('push: x-push relations carry the Fields remainder', async (t) => {
+  const origin = await h2Bookshop(t)
+  const response = await h2get(t, origin, '/books/1', { fields: '"/author/name", "/title"' })
+  t.same(JSON.parse(response.body), { title: 'Book 1', author: '/authors/1' })
+  t.same(response.pushes.map((push) => [push.path, push.request.fields, JSON.parse(push.body)]), [['/authors/1', '"/name"', { name: 'Orwell' }]])
+})
+
+t.test('push: the client\'s selection is pushed first, x-push relations get what is left of maxPushes', async (t) => {
+  const origin = await h2Bookshop(t, { maxPushes: 5 })
+  const response = await h2get(t, origin, '/books', { preload: '"/member/*/reviews/*/book"' })
+  const paths = response.pushes.map((push) => push.path)
+  t.same(paths.slice(0, 3), ['/reviews/1', '/reviews/2', '/reviews/3'])
+  t.same(paths.slice(3).sort(), ['/books/1', '/books/2'], 'the selected books, one hop further, before any x-push link')
+  t.match(response.headers.link, '</authors/1>; rel=preload; as=fetch; nopush', 'the x-push links are still preloaded')
+  const more = await h2Bookshop(t, { maxPushes: 7 })
+  const filled = await h2get(t, more, '/books', { preload: '"/member/0/reviews/*/book"' })
+  t.same(filled.pushes.map((push) => push.path), ['/reviews/1', '/reviews/2', '/books/1', '/authors/1', '/publishers/1', '/authors/2', '/publishers/2'],
+    'x-push links fill what the selection left')
+})
+
+t.test('push: a resource the connection has is not pushed again, but the next hop of a new selector is', async (t) => {
+  const origin = await h2Bookshop(t)
+  const client = await connect(origin)
+  t.teardown(async () => { await client.close() })
+  const first = await client.get('/books/1', { preload: '"/author"' })
+  t.same(first.pushes.map((push) => push.path), ['/authors/1'])
+  const second = await client.get('/books/2', { preload: '"/author/publisher"' })
+  t.same(second.pushes.map((push) => [push.path, JSON.parse(push.body)]), [['/publishers/1', { name: 'Secker' }]])
+  const third = await client.get('/books/3', { preload: '"/author/publisher"' })
+  t.same(third.pushes, [], 'followed once per connection')
+  const gone = await client.get('/books/3', { preload: '"/author/gone"' })
+  t.same(gone.pushes, [], 'a next hop that fails pushes nothing')
+  const handler = await client.get('/handler-first', { preload: '"/author/born/x", "/author/publisher/x"' })
+  t.same(handler.pushes.map((push) => push.path), [], 'the handler preloaded it: no push, its next hop is followed (nothing there)')
+  const fresh = await h2get(t, origin, '/handler-first', { preload: '"/author/publisher"' })
+  t.same(fresh.pushes.map((push) => push.path), ['/authors/1', '/publishers/1'], 'pushed by the handler, followed as selected')
+})
+
+t.test('hostile directives cost at most 3 times the same request without them (CPU in one process, interleaved, medians)', async (t) => {
+  const app = Fastify()
+  await app.register(pushRelations, { vulcain: true })
+  const member = Array.from({ length: 5000 }, (_, i) => ({ '@id': `/books/${i}`, author: `/authors/${i % 50}`, title: `Book ${i}`, tags: ['a', 'b'] }))
+  app.get('/books', async () => ({ '@id': '/books', totalItems: member.length, member }))
+  const list = (make: (i: number) => string): string => Array.from({ length: 32 }, (_, i) => `"${make(i)}"`).join(', ')
+  const encode = (value: string): string => encodeURIComponent(value).replace(/\*/g, '%2A')
+  const deep = list((i) => `/member/*/author/x${i}`)
+  const wild = list((i) => `/*/*/*/*/*/*/*/*/*/*/*/*/*/*/x${i}`)
+  const requests = {
+    plain: { url: '/books' },
+    header: { url: '/books', headers: { preload: deep, fields: list((i) => `/member/*/author/y${i}`) } },
+    wildcards: { url: '/books', headers: { preload: wild, fields: wild } },
+    query: { url: `/books?preload=${encode(deep)}&fields=${encode(list((i) => `/member/*/author/y${i}`))}` },
+    queryWildcards: { url: `/books?preload=${encode(list((i) => `/*/*/x${i}`))}` }
+  }
+  const plainBody = (await app.inject(requests.plain)).body
+  for (const name of ['query', 'queryWildcards'] as const) {
+    const body = (await app.inject(requests[name])).body
+    t.ok(body.length < plainBody.length + 64 * 1024 + 4096, `${name}: rewriting links is bounded (${body.length} bytes against ${plainBody.length})`)
+  }
+  const cpu = async (request: object, times: number): Promise<number> => {
+    const start = process.cpuUsage()
+    for (let i = 0; i < times; i++) await app.inject(request)
+    const used = process.cpuUsage(start)
+    return used.user + used.system
+  }
+  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
+  const ratios: Record<string, number[]> = { header: [], wildcards: [], query: [], queryWildcards: [] }
+  await cpu(requests.plain, 3) // warm-up: compiled serializers, parsed directives
+  for (const name of Object.keys(ratios)) await cpu(requests[name as keyof typeof requests], 3)
+  for (let round = 0; round < 7; round++) {
+    for (const name of Object.keys(ratios)) {
+      // Interleaved: the same machine load falls on both sides of each ratio.
+      const plain = await cpu(requests.plain, 3)
+      const hostile = await cpu(requests[name as keyof typeof requests], 3)
+      ratios[name]?.push(hostile / plain)
+    }
+  }
+  for (const [name, values] of Object.entries(ratios)) {
+    t.ok(median(values) <= 3, `${name}: median CPU ratio ${median(values).toFixed(2)} <= 3`)
+  }
+})
+
+t.test('relations: "schema" follows only what the schema says is a relation; "any" (default) any link-looking string', async (t) => {
+  const Profile = Type.Object({
+    bio: Type.String(),
+    homepage: Type.String({ format: 'uri-reference' }),
+    site: Type.String({ format: 'uri' }),
+    links: Type.Array(Type.String({ format: 'iri-reference' })),
+    author: Push(Type.String()),
+    friend: Type.Ref('Friend')
+  })
+  const profile = { bio: '/admin/delete-everything', homepage: '/pages/1', site: 'http://localhost:80/sites/1', links: ['/l/1'], author: '/authors/1', friend: { url: '/friends/1', note: '/notes/1' } }
+  const build = async (relations?: 'any' | 'schema'): Promise<FastifyInstance> => {
+    const { app } = await buildApp({ vulcain: relations === undefined ? true : { relations } })
+    app.get('/profile', { schema: { response: { 200: Profile } } }, async () => profile)
+    app.addSchema(Type.Object({ url: Type.String({ format: 'uri' }), note: Type.String() }, { $id: 'Friend' }))
+    app.get('/free', async () => profile)
+    return app
+  }
+  const preload = '"/bio", "/homepage", "/site", "/links/*", "/author", "/friend/url", "/friend/note"'
+  const schema = await build('schema')
+  t.equal((await get(schema, '/profile', { preload })).link, ['/pages/1', '/sites/1', '/l/1', '/authors/1', '/friends/1'].map((path) => entry(path)).join(', '),
+    'user text that looks like a path is not followed; formats and x-push are, behind a shared $ref too')
+  t.equal((await get(schema, '/free', { preload })).link, undefined, 'a route without schema has no relations')
+  const any = await build()
+  t.equal((await get(any, '/profile', { preload })).link, ['/admin/delete-everything', '/pages/1', '/sites/1', '/l/1', '/authors/1', '/friends/1', '/notes/1'].map((path) => entry(path)).join(', '))
+  t.throws(() => resolveOptions({ vulcain: { relations: 'all' as never } }), { message: /option "vulcain.relations" must be "any" or "schema", received "all"/ })
+})
+
+t.test('Fields and Preload read class getters as the serializer does', async (t) => {
+  const { app } = await buildApp({ vulcain: true })
+  class Book {
+    constructor (readonly id: number) {}
+    get title (): string { return 'Book ' + String(this.id) }
+    get author (): string { return '/authors/1' }
+    get nothing (): undefined { return undefined }
+    toString (): string { return 'a book' }
+    describe (): string { return 'a book' }
+  }
+  app.get('/books/1', { schema: { response: { 200: Type.Object({ title: Type.String(), author: Push(Type.String()) }) } } }, async () => new Book(1))
+  app.get('/plain/1', async () => new Book(1))
+  const response = await get(app, '/books/1', { fields: '"/title", "/toString", "/describe", "/nothing", "/missing", "/__proto__", "/constructor"', preload: '"/author"' })
+  t.same(response.body, { title: 'Book 1' })
+  const preload = await get(app, '/books/1', { preload: '"/author"' })
+  t.equal(preload.link, entry('/authors/1'))
+  t.same(preload.body, { title: 'Book 1', author: '/authors/1' })
+  t.equal((await get(app, '/books/1', { preload: '"/toString"' })).link, entry('/authors/1'), 'only the x-push link')
+  t.same((await get(app, '/plain/1', { fields: '"/title"' })).body, { title: 'Book 1' }, 'without schema too')
+  const author = await get(app, '/books/1', { fields: '"/author"' })
+  t.same(author.body, { author: '/authors/1' })
+  t.equal(author.link, entry('/authors/1'))
 })

@@ -62,7 +62,9 @@ app.get('/typed', { config: { pushRelations: { vulcain: false } } }, async (_req
 })
 // @ts-expect-error the per-route setting is a boolean
 app.get('/typed-wrong', { config: { pushRelations: { vulcain: 'no' } } }, async () => ({}))
-await app.register(pushRelations, { vulcain: { maxSelectors: 8, maxSelectorDepth: 4, maxDirectiveBytes: 1024, query: false }, push: true, pushDepth: 2, maxPushes: 5, pushTimeout: 100, pushHeaders: ['authorization'], earlyHints: true })
+await app.register(pushRelations, { vulcain: { maxSelectors: 8, maxSelectorDepth: 4, maxDirectiveBytes: 1024, query: false, relations: 'schema' }, push: true, pushDepth: 2, maxPushes: 5, pushTimeout: 100, pushHeaders: ['authorization'], earlyHints: true })
+// @ts-expect-error relations is 'any' or 'schema'
+await app.register(pushRelations, { vulcain: { relations: 'all' } })
 // @ts-expect-error unknown Vulcain limits are rejected
 await app.register(pushRelations, { vulcain: { maxSelector: 8 } })
 
