@@ -413,9 +413,12 @@ function quantile (sorted, q) {
  * @param {string} name
  * @param {Setup[]} setups the first is the baseline
  * @param {(targets: Target[]) => Promise<void>} [check] throws when a setup answers wrong
+ * @param {{ durationFactor?: number }} [options] `durationFactor`: measure this many times
+ *   `settings.duration` (large bodies, where a second holds few responses)
  * @returns {Promise<GroupResult>}
  */
-export async function runGroup (name, setups, check) {
+export async function runGroup (name, setups, check, options = {}) {
+  const duration = settings.duration * (options.durationFactor ?? 1)
   /** @type {GroupResult} */
   const result = { name, setups, runs: new Map(setups.map((setup) => [setup.key, []])), cpu: { serverCore: [], loader: [] } }
   for (let round = 0; round < settings.rounds; round++) {
@@ -428,7 +431,7 @@ export async function runGroup (name, setups, check) {
       const targets = running.map((one) => one.target)
       if (check !== undefined && round === 0) await check(targets)
       await loadAtOnce(targets, settings.warmup)
-      const { results, loaderCpu } = await loadAtOnce(targets, settings.duration)
+      const { results, loaderCpu } = await loadAtOnce(targets, duration)
       results.forEach((outcome, i) => { result.runs.get(setups[i]?.key ?? '')?.push(outcome) })
       result.cpu.serverCore.push(results.reduce((sum, outcome) => sum + outcome.cpuShare, 0))
       result.cpu.loader.push(loaderCpu)
