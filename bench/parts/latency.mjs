@@ -39,8 +39,8 @@ const W = SLOW_BOOK_MS
 const R = SLOW_RELATED_MS
 
 const FAST = 'fast handler'
-const SLOW = `slow handler (${W} ms of work after it knows the relations; related resources ${R} ms each)`
-const H2O = 'h2o in front of the slow app (HTTP/1.1 upstream)'
+const SLOW = `slow handler: ${W} ms of work, related ${R} ms each`
+const H2O = 'h2o in front of the slow app (HTTP/1.1)'
 
 /**
  * @param {string} section

@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs'
 import { isDeepStrictEqual } from 'node:util'
 import { preloadLinks } from '../preload-latency.mjs'
 import {
-  appSetup, fmt, freePort, get, groupTable, median, ratios, runGroup, settings, spawnListening, spread, startServer, stopChild, table, verdict
+  appSetup, cpuRatios, fmt, freePort, get, groupTable, median, ratios, runGroup, settings, spawnListening, spread, startServer, stopChild, table, verdict
 } from '../runner.mjs'
 import { rawOf } from './overhead.mjs'
 
@@ -145,9 +145,12 @@ export async function runVulcain () {
       gateway === null ? 'skipped' : spread(cpuRatio(group, 'gateway', 'plugin'), (value) => value.toFixed(2))
     ])),
     '', 'What each answered (first round):', ...notes.map((note) => `  ${note}`))
-  const targets = results.map(({ scenario, group }) => `vulcain ${scenario.name}: plugin >= 0.85 of bare: ${verdict(ratios(group, 'plugin', 'bare'), 0.85)}; ` +
-    (gateway === null
-      ? '>= 4x the gateway: skipped'
-      : `>= 4x the gateway: ${median(ratios(group, 'plugin', 'gateway')).toFixed(2)}x ${median(ratios(group, 'plugin', 'gateway')) >= 4 ? 'holds' : 'MISSED'}`))
+  const targets = results.map(({ scenario, group }) => {
+    const times = (/** @type {number[]} */ values) => `${median(values).toFixed(2)}x ${median(values) >= 4 ? 'holds' : 'MISSED'}`
+    return `vulcain ${scenario.name}: plugin >= 0.85 of bare: ${verdict(ratios(group, 'plugin', 'bare'), 0.85)} (CPU ${fmt.ratio(median(cpuRatios(group, 'bare', 'plugin')))}); ` +
+      (gateway === null
+        ? '>= 4x the gateway: skipped'
+        : `>= 4x the gateway: req/s ${times(ratios(group, 'plugin', 'gateway'))}, CPU ${times(cpuRatio(group, 'gateway', 'plugin'))}`)
+  })
   return { text: lines.join('\n'), targets, raw: results.map(({ scenario, group }) => ({ scenario, ...rawOf(group) })) }
 }
