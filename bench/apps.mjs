@@ -1,6 +1,7 @@
 // @ts-check
-// The Fastify apps the benchmarks load, one per scenario of issue #5. Each one is served by
-// bench/server.mjs in its own process; bench/run.mjs starts them and loads them.
+// The Fastify apps the benchmarks load, one per scenario. Each one is served by
+// bench/server.mjs in its own process; the parts of bench/run.mjs (bench/parts/) start them
+// and load them.
 //
 // Every handler returns a payload built once at startup, so that a request costs routing,
 // serialization and the hooks under test, and nothing else: the plugin's share of the work is
@@ -11,8 +12,9 @@ import pushRelations, { Push } from 'fastify-push-relations'
 
 /**
  * @typedef {'baseline-book' | 'plugin-plain' | 'plugin-book' | 'baseline-collection' | 'plugin-collection' |
- *   'baseline-blob' | 'plugin-blob' | 'naive-blob' | 'latency-h1' | 'latency-h2' |
- *   'hooks-book' | 'link-book' | 'hooks-collection' | 'link-collection' | 'control-book'} Scenario
+ *   'baseline-blob' | 'plugin-blob' | 'naive-blob' | 'latency-h1' | 'latency-h2' | 'latency-slow-h1' | 'latency-slow-h2' |
+ *   'hooks-book' | 'link-book' | 'hook-book' | 'hooks-collection' | 'link-collection' | 'hook-collection' |
+ *   'control-book' | 'control-collection' | 'bookshop-bare' | 'bookshop-vulcain'} Scenario
  */
 
 /**
@@ -26,8 +28,9 @@ import pushRelations, { Push } from 'fastify-push-relations'
 /** @type {readonly Scenario[]} */
 export const SCENARIOS = [
   'baseline-book', 'plugin-plain', 'plugin-book', 'baseline-collection', 'plugin-collection',
-  'baseline-blob', 'plugin-blob', 'naive-blob', 'latency-h1', 'latency-h2',
-  'hooks-book', 'link-book', 'hooks-collection', 'link-collection', 'control-book'
+  'baseline-blob', 'plugin-blob', 'naive-blob', 'latency-h1', 'latency-h2', 'latency-slow-h1', 'latency-slow-h2',
+  'hooks-book', 'link-book', 'hook-book', 'hooks-collection', 'link-collection', 'hook-collection',
+  'control-book', 'control-collection', 'bookshop-bare', 'bookshop-vulcain'
 ]
 
 /**
@@ -158,16 +161,18 @@ export function blobData (size) {
 
 export const BLOB_RELATIONS = 1
 
-// The cost breakdown of (c) and (d) (`--only=breakdown`, not part of the default run): the
-// baseline route with what the plugin adds to a request, one part at a time.
-//   hooks-*: a no-op preSerialization hook and a no-op onSend hook on the route, the two hooks
-//            the plugin adds to an annotated route: what Fastify's hook runners cost;
-//   link-*:  the handler sets the very Link header the plugin writes (a constant string): what
-//            the header's bytes cost Node and the client.
+// The floors of the overhead part, beside the bare route and the plugin (issue #10):
+//   link-*:  the handler sets the very Link header the plugin writes, as a constant string:
+//            what the header's bytes cost Node and the client;
+//   hook-*:  a hand-written preSerialization hook for that route: it reads the relation fields
+//            of the payload, de-duplicates them in a Set and joins the entries: what code
+//            written for this one route costs, the floor a generic plugin can aim at;
+//   hooks-*: a no-op preSerialization hook and a no-op onSend hook, the two hooks the plugin
+//            adds to an annotated route: what Fastify's hook runners cost.
 
 /** @param {ReturnType<typeof bookData>} book */
 function bookLinks (book) {
-  return linkHeader([book.author, book.publisher['@id'], `/series/${book.seriesId}`, ...book.reviews])
+  return linkHeader(bookRelations(book))
 }
 
 /** @param {ReturnType<typeof collectionData>} collection */
@@ -181,14 +186,55 @@ function linkHeader (paths) {
 }
 
 /**
+ * The hand-written hook of the book route: the 10 relation fields, a Set, a join.
+ * @type {import('fastify').preSerializationHookHandler<ReturnType<typeof bookData>>}
+ */
+function bookLinkHook (_request, reply, book, done) {
+  const paths = new Set()
+  if (typeof book.author === 'string') paths.add(book.author)
+  const publisher = book.publisher?.['@id']
+  if (typeof publisher === 'string') paths.add(publisher)
+  if (Number.isInteger(book.seriesId)) paths.add(`/series/${book.seriesId}`)
+  if (Array.isArray(book.reviews)) {
+    for (const review of book.reviews) if (typeof review === 'string') paths.add(review)
+  }
+  if (paths.size > 0) reply.header('link', [...paths].map((path) => `<${path}>; rel=preload; as=fetch`).join(', '))
+  done(null, book)
+}
+
+/**
+ * The hand-written hook of the collection route: two fields of each of the 100 members.
+ * @type {import('fastify').preSerializationHookHandler<ReturnType<typeof collectionData>>}
+ */
+function collectionLinkHook (_request, reply, collection, done) {
+  const paths = new Set()
+  for (const item of collection.member) {
+    if (typeof item.author === 'string') paths.add(item.author)
+    if (typeof item.publisher === 'string') paths.add(item.publisher)
+  }
+  if (paths.size > 0) reply.header('link', [...paths].map((path) => `<${path}>; rel=preload; as=fetch`).join(', '))
+  done(null, collection)
+}
+
+/**
+ * The hooks a floor scenario adds to its route.
  * @param {Scenario} scenario
  * @returns {Pick<import('fastify').RouteShorthandOptions, 'preSerialization' | 'onSend'>}
  */
-function breakdownHooks (scenario) {
-  if (!scenario.startsWith('hooks-')) return {}
-  return {
-    preSerialization: (_request, _reply, payload, done) => { done(null, payload) },
-    onSend: (_request, _reply, payload, done) => { done(null, payload) }
+function floorHooks (scenario) {
+  switch (scenario) {
+    case 'hooks-book':
+    case 'hooks-collection':
+      return {
+        preSerialization: (_request, _reply, payload, done) => { done(null, payload) },
+        onSend: (_request, _reply, payload, done) => { done(null, payload) }
+      }
+    case 'hook-book':
+      return { preSerialization: /** @type {import('fastify').preSerializationHookHandler<unknown>} */ (bookLinkHook) }
+    case 'hook-collection':
+      return { preSerialization: /** @type {import('fastify').preSerializationHookHandler<unknown>} */ (collectionLinkHook) }
+    default:
+      return {}
   }
 }
 
@@ -248,26 +294,29 @@ export async function buildApp (scenario, options = {}) {
     case 'plugin-plain':
     case 'plugin-book':
     case 'hooks-book':
+    case 'hook-book':
     case 'link-book': {
       const app = Fastify()
       if (scenario === 'plugin-plain' || scenario === 'plugin-book') await app.register(pushRelations)
       const book = bookData(1)
       app.get('/books/:id', {
         schema: { response: { 200: bookSchema(scenario === 'plugin-book') } },
-        ...breakdownHooks(scenario)
+        ...floorHooks(scenario)
       }, handlerOf(scenario, book, bookLinks(book)))
       return app
     }
     case 'baseline-collection':
+    case 'control-collection':
     case 'plugin-collection':
     case 'hooks-collection':
+    case 'hook-collection':
     case 'link-collection': {
       const app = Fastify()
       if (scenario === 'plugin-collection') await app.register(pushRelations)
       const collection = collectionData()
       app.get('/books', {
         schema: { response: { 200: collectionSchema(scenario === 'plugin-collection') } },
-        ...breakdownHooks(scenario)
+        ...floorHooks(scenario)
       }, handlerOf(scenario, collection, collectionLinks(collection)))
       return app
     }
@@ -284,7 +333,7 @@ export async function buildApp (scenario, options = {}) {
     case 'latency-h1': {
       const app = Fastify()
       await app.register(pushRelations)
-      addLatencyRoutes(app)
+      addLatencyRoutes(app, false)
       return app
     }
     case 'latency-h2': {
@@ -292,23 +341,116 @@ export async function buildApp (scenario, options = {}) {
       // the Link header only.
       const app = Fastify({ http2: true })
       await app.register(pushRelations, { push: true, maxPushes: BOOK_RELATIONS })
-      addLatencyRoutes(app)
+      addLatencyRoutes(app, false)
       return app
     }
+    case 'latency-slow-h1': {
+      // The slow upstream of the h2o case: HTTP/1.1, 103 Early Hints from reply.preload().
+      const app = Fastify()
+      await app.register(pushRelations, { earlyHints: true })
+      addLatencyRoutes(app, true)
+      return app
+    }
+    case 'latency-slow-h2': {
+      const app = Fastify({ http2: true })
+      await app.register(pushRelations, { push: true, earlyHints: true, maxPushes: BOOK_RELATIONS })
+      addLatencyRoutes(app, true)
+      return app
+    }
+    case 'bookshop-bare':
+    case 'bookshop-vulcain':
+      return await buildBenchBookshop(scenario === 'bookshop-vulcain')
+  }
+}
+
+/** Server work of the slow book routes of the latency part, after the relations are known, ms. */
+export const SLOW_BOOK_MS = 200
+/** Server work of each related resource of the slow apps, ms. */
+export const SLOW_RELATED_MS = 50
+
+/**
+ * The bookshop of the latency benchmark: the book with 10 relations, and the resources it
+ * links to. `slow`: `/books/:id` answers after `SLOW_BOOK_MS` of work, with the links in the
+ * final response only; `/early/books/:id` calls `reply.preload()` with the book's relations
+ * first (103 Early Hints, early pushes), then does the same work; related resources take
+ * `SLOW_RELATED_MS` each.
+ * @param {{ get: import('fastify').FastifyInstance['get'] } | { get: import('fastify').FastifyInstance<import('node:http2').Http2Server>['get'] }} app
+ * @param {boolean} slow
+ */
+function addLatencyRoutes (app, slow) {
+  const book = bookData(1)
+  const relations = bookRelations(book)
+  /** @typedef {(request: { url: string }, reply: { preload: (...uris: string[]) => unknown }) => Promise<unknown>} Handler */
+  const get = /** @type {(path: string, options: object, handler: Handler) => void} */ (app.get.bind(app))
+  const work = (/** @type {number} */ ms) => slow ? new Promise((resolve) => setTimeout(resolve, ms)) : undefined
+  const bookOptions = { schema: { response: { 200: bookSchema(true) } } }
+  get('/books/:id', bookOptions, async () => {
+    await work(SLOW_BOOK_MS)
+    return book
+  })
+  if (slow) {
+    get('/early/books/:id', bookOptions, async (_request, reply) => {
+      reply.preload(...relations)
+      await work(SLOW_BOOK_MS)
+      return book
+    })
+  }
+  for (const prefix of ['authors', 'publishers', 'series', 'reviews']) {
+    get(`/${prefix}/:id`, { schema: { response: { 200: Related } } }, async (request) => {
+      await work(SLOW_RELATED_MS)
+      return relatedData(request.url)
+    })
   }
 }
 
 /**
- * The bookshop of the latency benchmark: the book with 10 relations, and the resources it links to.
- * @param {{ get: import('fastify').FastifyInstance['get'] } | { get: import('fastify').FastifyInstance<import('node:http2').Http2Server>['get'] }} app
+ * The relations of a book as a client that knows the API reads them from the body (and as
+ * the handlers of the slow apps know them before the body exists), in document order.
+ * @param {ReturnType<typeof bookData>} book
+ * @returns {string[]}
  */
-function addLatencyRoutes (app) {
-  const book = bookData(1)
-  const get = /** @type {(path: string, options: object, handler: (request: { url: string }) => Promise<unknown>) => void} */ (app.get.bind(app))
-  get('/books/:id', { schema: { response: { 200: bookSchema(true) } } }, async () => book)
-  for (const prefix of ['authors', 'publishers', 'series', 'reviews']) {
-    get(`/${prefix}/:id`, { schema: { response: { 200: Related } } }, async (request) => relatedData(request.url))
+export function bookRelations (book) {
+  return [book.author, book.publisher['@id'], `/series/${book.seriesId}`, ...book.reviews]
+}
+
+// The bookshop of the Vulcain part: example/bookshop.mjs's schemas and routes, with 100 books
+// (the example has 2). Bare: no plugin at all; vulcain: the plugin as example/server.mjs
+// registers it ({ vulcain: true }).
+
+export const BOOKSHOP_BOOKS = 100
+
+/** @param {boolean} vulcain */
+async function buildBenchBookshop (vulcain) {
+  const { Author, Book, BookCollection, Publisher, Review } = await import('../example/bookshop.mjs')
+  const app = Fastify()
+  if (vulcain) await app.register(pushRelations, { vulcain: true })
+  app.addSchema(Author)
+  const authors = Array.from({ length: 10 }, (_, i) => ({ '@id': `/authors/${i + 1}`, name: `Author ${i + 1}` }))
+  const publishers = [{ '@id': '/publishers/1', name: 'Secker & Warburg' }, { '@id': '/publishers/2', name: 'McClelland and Stewart' }]
+  const books = Array.from({ length: BOOKSHOP_BOOKS }, (_, i) => ({
+    '@id': `/books/${i + 1}`,
+    title: `Book number ${i + 1}`,
+    author: `/authors/${(i % 10) + 1}`,
+    reviews: [`/reviews/${2 * i + 1}`, `/reviews/${2 * i + 2}`],
+    publisher: /** @type {{ '@id': string, name: string }} */ (publishers[i % 2]),
+    seriesId: i % 3 === 0 ? null : (i % 5) + 1
+  }))
+  const collection = { '@id': '/books', totalItems: books.length, member: books }
+  /**
+   * @param {ReadonlyArray<object>} items
+   * @returns {import('fastify').RouteHandlerMethod}
+   */
+  const byId = (items) => async (request, reply) => {
+    const item = items[Number(/** @type {{ id: string }} */ (request.params).id) - 1]
+    return item ?? reply.code(404).send({ error: 'Not Found' })
   }
+  app.get('/books', { schema: { response: { 200: BookCollection } } }, async () => collection)
+  app.get('/books/:id', { schema: { response: { 200: Book } } }, byId(books))
+  app.get('/authors/:id', { schema: { response: { 200: Type.Ref(Author) } } }, byId(authors))
+  app.get('/publishers/:id', { schema: { response: { 200: Publisher } } }, byId(publishers))
+  const reviews = books.flatMap((book) => book.reviews.map((id) => ({ '@id': id, rating: 4, body: 'Fine.', book: book['@id'] })))
+  app.get('/reviews/:id', { schema: { response: { 200: Review } } }, byId(reviews))
+  return app
 }
 
 /**

@@ -1,7 +1,7 @@
 // @ts-check
-// "Does preloading pay?": the three ways a client can get a book and its related resources,
-// timed from before the connection is opened to the last byte of the last resource. Run
-// through bench/delay-proxy.mjs, which gives loopback a real round-trip time.
+// The clients of the latency part ("does preloading pay?"): the ways a client can get a book
+// and its related resources, timed from before the connection is opened to the last byte of
+// the last resource. Run through bench/delay-proxy.mjs, which gives loopback a round-trip time.
 import http from 'node:http'
 import http2 from 'node:http2'
 import { performance } from 'node:perf_hooks'
@@ -96,27 +96,35 @@ function readToEnd (stream, path) {
 }
 
 /**
- * HTTP/2 on one connection. The client requests the book, and starts the related requests as
- * soon as the response's headers arrive, from its `Link` header, before the body is read. With
- * `push`, the client allows server push: links the server pushed (marked `nopush`) are not
- * requested, their pushed streams are read instead.
+ * Where an HTTP/2 client finds the related resources:
+ * - `body`: in the body, once it is read and parsed (`relationsOf`): no `Link`, no push;
+ * - `link`: in the response's `Link` header, as soon as the headers arrive, before the body;
+ * - `hints`: in a 103 Early Hints response first, then in the final `Link` for anything new.
+ * @typedef {'body' | 'link' | 'hints'} Discovery
+ */
+
+/**
+ * HTTP/2 on one connection: the client requests `path`, finds the related resources
+ * (`discovery`) and requests them all at once. With `push`, the client allows server push:
+ * a resource already promised by a push, or marked `nopush` in a `Link` (the plugin marks
+ * what it pushed), is read from its pushed stream instead of being requested.
  * @param {number} port
  * @param {string} path
- * @param {boolean} push
+ * @param {{ push: boolean, discovery: Discovery, relationsOf?: (body: unknown) => string[] }} options
  * @returns {Promise<FetchResult>}
  */
-export async function fetchHttp2 (port, path, push) {
+export async function fetchHttp2 (port, path, options) {
   const start = performance.now()
-  const session = http2.connect(`http://127.0.0.1:${port}`, { settings: { enablePush: push } })
+  const session = http2.connect(`http://127.0.0.1:${port}`, { settings: { enablePush: options.push } })
   session.on('error', () => {})
   /** @type {Map<string, Promise<void>>} */
   const pushes = new Map()
-  /** @type {Map<string, (stream: http2.ClientHttp2Stream) => void>} */
+  /** @type {Map<string, () => void>} */
   const waiting = new Map()
   session.on('stream', (stream, headers) => {
     const pushedPath = String(headers[':path'])
     pushes.set(pushedPath, readToEnd(stream, pushedPath))
-    waiting.get(pushedPath)?.(stream)
+    waiting.get(pushedPath)?.()
   })
   /** Resolves when the pushed resource `target` is read, whether its promise came yet or not. */
   const pushedResource = (/** @type {string} */ target) => pushes.get(target) ?? new Promise(
@@ -124,31 +132,55 @@ export async function fetchHttp2 (port, path, push) {
     (resolve, reject) => {
       waiting.set(target, () => { (/** @type {Promise<void>} */ (pushes.get(target))).then(resolve, reject) })
     })
+  let requests = 1
+  let pushed = 0
+  /** @type {Set<string>} */
+  const wanted = new Set()
+  /** @type {Array<Promise<void>>} */
+  const related = []
+  /** @param {string} target @param {boolean} markedPushed */
+  const want = (target, markedPushed) => {
+    if (wanted.has(target)) return
+    wanted.add(target)
+    if (pushes.has(target) || markedPushed) {
+      pushed++
+      related.push(pushedResource(target))
+    } else {
+      requests++
+      related.push(readToEnd(session.request({ ':path': target }), target))
+    }
+  }
   try {
-    let requests = 1
-    let pushed = 0
-    const related = await new Promise(
-      /** @param {(value: Promise<void[]>) => void} resolve */
+    const body = await new Promise(
+      /** @param {(value: string) => void} resolve */
       (resolve, reject) => {
         const request = session.request({ ':path': path })
-        /** @type {Array<Promise<void>>} */
-        const all = [readToEnd(request, path)]
+        if (options.discovery === 'hints') {
+          request.on('headers', (headers) => {
+            if (Number(headers[':status']) === 103) for (const link of preloadLinks(headers.link)) want(link.path, link.pushed)
+          })
+        }
+        let status = 0
         request.on('response', (headers) => {
-          for (const link of preloadLinks(headers.link)) {
-            if (link.pushed) {
-              pushed++
-              all.push(pushedResource(link.path))
-            } else {
-              requests++
-              all.push(readToEnd(session.request({ ':path': link.path }), link.path))
-            }
-          }
-          resolve(Promise.all(all))
+          status = Number(headers[':status'])
+          if (options.discovery !== 'body') for (const link of preloadLinks(headers.link)) want(link.path, link.pushed)
+        })
+        let text = ''
+        request.setEncoding('utf8')
+        request.on('data', (/** @type {string} */ chunk) => { text += chunk })
+        request.on('end', () => {
+          if (status === 200) resolve(text)
+          else reject(new Error(`${path}: status ${status}`))
         })
         request.on('error', reject)
       })
-    const done = await related
-    return { ttlb: performance.now() - start, resources: done.length, requests, pushed, connections: 1 }
+    const document = JSON.parse(body)
+    if (options.discovery === 'body') {
+      if (options.relationsOf === undefined) throw new Error('body discovery needs relationsOf')
+      for (const target of options.relationsOf(document)) want(target, false)
+    }
+    await Promise.all(related)
+    return { ttlb: performance.now() - start, resources: 1 + related.length, requests, pushed, connections: 1 }
   } finally {
     session.close()
   }
