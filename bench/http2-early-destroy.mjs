@@ -1,15 +1,17 @@
 // Does this Node version leave HTTP/2 server sessions open when clients destroy theirs 0 to
 // 20 ms after connecting? Node's http2 only, no Fastify, no plugin: a plain h2c server on the
-// loopback, and ATTEMPTS client sessions (CONCURRENCY at a time), each ended after a random
-// 0-20 ms, some before the connection is up, some while a request is in flight. MODE `session`
+// loopback, and ATTEMPTS client sessions (CONCURRENCY at a time), each ended a random 0-20 ms
+// after its TCP connection is up, some during the HTTP/2 handshake, some while a request is in
+// flight. MODE `session`
 // ends them with `session.destroy()`; `socket` destroys the TCP socket under the session (a
 // client that vanishes); `mixed` alternates.
 //
 //   node bench/http2-early-destroy.mjs [ATTEMPTS=7000] [CONCURRENCY=20] [GRACE_MS=2000] [MODE=mixed]
 //
-// After the last client is gone and GRACE_MS more, it counts the server sessions that never
-// emitted 'close' (each keeps its socket, and makes `server.close()` wait for ever), prints one
-// JSON line, destroys them and exits. Exit code 0 either way: it reports, it does not judge.
+// After the last client is gone and GRACE_MS more, it counts the server sessions that have not
+// emitted 'close' (`leftOpen`: each keeps its socket, and makes `server.close()` wait), and again
+// 5 x GRACE_MS later (`stillOpen`: the ones that never close), prints one JSON line, destroys
+// them and exits. Exit code 0 either way: it reports, it does not judge.
 import http2 from 'node:http2'
 import net from 'node:net'
 import { once } from 'node:events'
@@ -48,11 +50,13 @@ async function attempt (index) {
   const socket = net.connect(port, '127.0.0.1')
   const session = http2.connect(url, { createConnection: () => socket })
   session.on('error', () => {})
+  socket.on('error', () => {})
   if (Math.random() < 0.5) {
     const request = session.request({ ':path': '/' })
     request.on('error', () => {})
     request.resume()
   }
+  if (socket.connecting) await Promise.race([once(socket, 'connect'), once(socket, 'close')])
   await sleep(Math.floor(Math.random() * 21))
   if (mode === 'socket' || (mode === 'mixed' && index % 2 === 1)) socket.destroy()
   session.destroy()
@@ -69,6 +73,8 @@ await Promise.all(Array.from({ length: concurrency }, async () => {
 await sleep(graceMs)
 
 const leftOpen = open.size
+await sleep(graceMs * 5)
+const stillOpen = open.size
 const closed = new Promise((resolve) => server.close(resolve))
 for (const session of open) session.destroy()
 await closed
@@ -79,6 +85,7 @@ console.log(JSON.stringify({
   mode,
   serverSessions: sessions,
   leftOpen,
+  stillOpen,
   graceMs,
   seconds: Math.round((Date.now() - started) / 100) / 10
 }))
