@@ -1,4 +1,7 @@
 import { plugin } from './plugin.js'
+// The `reply.preload()` declaration lives there: this import makes it part of the package's
+// types (a `declare module 'fastify'` reaches users only from a file their entry imports).
+import './reply-links.js'
 
 /**
  * fastify-push-relations: `x-push` annotations in response schemas become preload `Link`
@@ -9,7 +12,8 @@ import { plugin } from './plugin.js'
 const pushRelations = plugin
 
 export default pushRelations
-export { pushRelations }
+// `fastifyPushRelations`: the name every @fastify plugin exports itself under.
+export { pushRelations, pushRelations as fastifyPushRelations }
 export { Push } from './push.js'
 export { ajvPlugin, type AjvLike } from './ajv-plugin.js'
 export { KEYWORD, type PushAnnotation, type PushAnnotationObject } from './annotation.js'

@@ -1,4 +1,4 @@
-import { parseList, serializeList, type Parameters } from 'structured-headers'
+import { parseList, serializeList, type Parameters as ItemParameters } from 'structured-headers'
 import { encodeUriComponentStrictly } from './percent-encoding.js'
 
 /**
@@ -13,6 +13,13 @@ export type SelectorToken = string | typeof WILDCARD
 
 /** The `*` token: every array element, every object value. */
 export const WILDCARD: unique symbol = Symbol('vulcain *')
+
+/**
+ * RFC 8941 parameters as structured-headers parses them. Declared here: structured-headers'
+ * own declarations need the DOM's `BufferSource`, and would break the package's types for
+ * Node projects without the DOM lib that check libraries (`skipLibCheck: false`).
+ */
+type Parameters = ReadonlyMap<string, unknown>
 
 /** One selector: its tokens, and the parameters it came with (carried along to the next hop). */
 export interface Selector {
@@ -71,7 +78,7 @@ export function parseSelectors (value: string, limits: SelectorLimits): Selector
 
 /** Serializes remaining selectors (tokens past a relation) as a directive value. */
 export function serializeSelectors (selectors: readonly Selector[]): string {
-  return serializeList(selectors.map(({ tokens, parameters }) => [tokens.length === 0 ? '' : '/' + tokens.map(escape).join('/'), parameters]))
+  return serializeList(selectors.map(({ tokens, parameters }) => [tokens.length === 0 ? '' : '/' + tokens.map(escape).join('/'), parameters as ItemParameters]))
 }
 
 /**

@@ -10,9 +10,11 @@ t.test('the public API, by name', async (t) => {
     'Push',
     'ajvPlugin',
     'default',
+    'fastifyPushRelations',
     'pushRelations'
   ])
   t.equal(api.default, api.pushRelations)
+  t.equal(api.fastifyPushRelations, api.pushRelations, 'the @fastify convention: the plugin under its camel-case name')
   t.equal(typeof api.Push, 'function')
   t.equal(typeof api.ajvPlugin, 'function')
   t.equal(api.KEYWORD, 'x-push')
