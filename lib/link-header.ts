@@ -129,7 +129,15 @@ function linkKey (uri: string, rel: string): string {
  * inside `<...>` nor inside a quoted string; trimmed, empty ones left out.
  */
 export function splitLinkValue (value: string): string[] {
-  const entries: string[] = []
+  return splitOutside(value, ',', true).map((entry) => entry.trim()).filter((entry) => entry !== '')
+}
+
+/**
+ * Splits `value` on `separator` where it stands outside quoted strings (a backslash escapes
+ * the next character in them) and, with `uris`, outside `<...>`.
+ */
+function splitOutside (value: string, separator: string, uris: boolean): string[] {
+  const parts: string[] = []
   let start = 0
   let inUri = false
   let inQuotes = false
@@ -140,22 +148,17 @@ export function splitLinkValue (value: string): string[] {
       else if (char === '"') inQuotes = false
     } else if (inUri) {
       if (char === '>') inUri = false
-    } else if (char === '<') {
+    } else if (uris && char === '<') {
       inUri = true
     } else if (char === '"') {
       inQuotes = true
-    } else if (char === ',') {
-      pushTrimmed(entries, value.slice(start, i))
+    } else if (char === separator) {
+      parts.push(value.slice(start, i))
       start = i + 1
     }
   }
-  pushTrimmed(entries, value.slice(start))
-  return entries
-}
-
-function pushTrimmed (entries: string[], entry: string): void {
-  const trimmed = entry.trim()
-  if (trimmed !== '') entries.push(trimmed)
+  parts.push(value.slice(start))
+  return parts
 }
 
 /** The URI reference of an entry (`</a>; rel=x` -> `/a`), or null when it does not start with one. */
@@ -170,33 +173,12 @@ function uriOf (entry: string): string | null {
  */
 export function relOf (entry: string): string {
   const end = entry.indexOf('>')
-  for (const param of splitParams(entry.slice(end + 1))) {
+  for (const param of splitOutside(entry.slice(end + 1), ';', false)) {
     const equals = param.indexOf('=')
     const name = (equals === -1 ? param : param.slice(0, equals)).trim().toLowerCase()
     if (name === 'rel') return equals === -1 ? '' : unquote(param.slice(equals + 1).trim())
   }
   return ''
-}
-
-/** The `;`-separated parameters after an entry's URI, split outside quoted strings. */
-function splitParams (params: string): string[] {
-  const parts: string[] = []
-  let start = 0
-  let inQuotes = false
-  for (let i = 0; i < params.length; i++) {
-    const char = params[i]
-    if (inQuotes) {
-      if (char === '\\') i++
-      else if (char === '"') inQuotes = false
-    } else if (char === '"') {
-      inQuotes = true
-    } else if (char === ';') {
-      parts.push(params.slice(start, i))
-      start = i + 1
-    }
-  }
-  parts.push(params.slice(start))
-  return parts
 }
 
 /** A token as it is; a quoted string without its quotes and backslash escapes. */
