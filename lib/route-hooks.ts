@@ -8,8 +8,9 @@ import { planFor, type ResponseKeys, type RoutePlans } from './response-plans.js
 import type { Vulcain, VulcainRoute } from './vulcain.js'
 
 /*
- * The hooks the plugin attaches to a route, in `onRoute`: routes without relations (and
- * without push or Vulcain) get none.
+ * The hooks the plugin attaches to a route, in `onRoute`: the collecting hook only on routes
+ * with relations or Vulcain; the writing hook on every route (`reply.preload()` works
+ * anywhere), where it returns at once when the response has no links.
  */
 
 /** A route's plans; replaced at `onReady` when a shared schema was missing at registration. */
