@@ -14,7 +14,7 @@ import pushRelations, { Push } from 'fastify-push-relations'
  * @typedef {'baseline-book' | 'plugin-plain' | 'plugin-book' | 'baseline-collection' | 'plugin-collection' |
  *   'baseline-blob' | 'plugin-blob' | 'naive-blob' | 'latency-h1' | 'latency-h2' | 'latency-slow-h1' | 'latency-slow-h2' |
  *   'hooks-book' | 'link-book' | 'hook-book' | 'hooks-collection' | 'link-collection' | 'hook-collection' |
- *   'control-book' | 'control-collection' | 'bookshop-bare' | 'bookshop-vulcain'} Scenario
+ *   'control-book' | 'control-collection' | 'bookshop-bare' | 'bookshop-vulcain' | 'tags-book'} Scenario
  */
 
 /**
@@ -30,7 +30,7 @@ export const SCENARIOS = [
   'baseline-book', 'plugin-plain', 'plugin-book', 'baseline-collection', 'plugin-collection',
   'baseline-blob', 'plugin-blob', 'naive-blob', 'latency-h1', 'latency-h2', 'latency-slow-h1', 'latency-slow-h2',
   'hooks-book', 'link-book', 'hook-book', 'hooks-collection', 'link-collection', 'hook-collection',
-  'control-book', 'control-collection', 'bookshop-bare', 'bookshop-vulcain'
+  'control-book', 'control-collection', 'bookshop-bare', 'bookshop-vulcain', 'tags-book'
 ]
 
 /**
@@ -293,14 +293,16 @@ export async function buildApp (scenario, options = {}) {
     case 'control-book': // the baseline again, in another process: an A/A control of the method
     case 'plugin-plain':
     case 'plugin-book':
+    case 'tags-book': // the plugin with cacheTags: the cost of computing the tag header (issue #12)
     case 'hooks-book':
     case 'hook-book':
     case 'link-book': {
       const app = Fastify()
       if (scenario === 'plugin-plain' || scenario === 'plugin-book') await app.register(pushRelations)
+      if (scenario === 'tags-book') await app.register(pushRelations, { cacheTags: true })
       const book = bookData(1)
       app.get('/books/:id', {
-        schema: { response: { 200: bookSchema(scenario === 'plugin-book') } },
+        schema: { response: { 200: bookSchema(scenario === 'plugin-book' || scenario === 'tags-book') } },
         ...floorHooks(scenario)
       }, handlerOf(scenario, book, bookLinks(book)))
       return app

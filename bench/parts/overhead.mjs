@@ -54,7 +54,8 @@ export async function runOverhead () {
     appSetup('control', 'bare again, other process (A/A)', 'control-book', { path: '/books/1' }),
     appSetup('plain', 'plugin, route without x-push', 'plugin-plain', { path: '/books/1' }),
     ...floorSetups('book'),
-    appSetup('plugin', `plugin, book with ${BOOK_RELATIONS} relations`, 'plugin-book', { path: '/books/1' })
+    appSetup('plugin', `plugin, book with ${BOOK_RELATIONS} relations`, 'plugin-book', { path: '/books/1' }),
+    appSetup('tags', 'plugin with cacheTags: true, book', 'tags-book', { path: '/books/1' })
   ], checkFloors(BOOK_RELATIONS))
   const collection = await runGroup('overhead, collection', [
     appSetup('bare', 'bare Fastify, collection', 'baseline-collection', { path: '/books' }),
@@ -82,7 +83,8 @@ export async function runOverhead () {
     `A/A control (noise floor), book ${fmt.ratio(median(ratios(book, 'control', 'bare')))}, collection ${fmt.ratio(median(ratios(collection, 'control', 'bare')))}`,
     `unannotated route >= 0.99 of bare: ${judge(book, 'plain', 'bare', 0.99)}`,
     `book, 10 relations >= 0.97 of the hand-written hook: ${judge(book, 'plugin', 'hook', 0.97)}; >= 0.88 of bare: ${judge(book, 'plugin', 'bare', 0.88)}`,
-    `collection >= 0.97 of the hand-written hook: ${judge(collection, 'plugin', 'hook', 0.97)}; >= 0.93 of bare: ${judge(collection, 'plugin', 'bare', 0.93)}`
+    `collection >= 0.97 of the hand-written hook: ${judge(collection, 'plugin', 'hook', 0.97)}; >= 0.93 of bare: ${judge(collection, 'plugin', 'bare', 0.93)}`,
+    `cache tags on the book >= 0.97 of the same app without cacheTags: ${judge(book, 'tags', 'plugin', 0.97)}`
   ]
   return { text: lines.join('\n'), targets, raw: { book: rawOf(book), collection: rawOf(collection) } }
 }
