@@ -18,7 +18,7 @@
 //   vulcain   Vulcain S1-S3 on the bookshop, beside the Go gateway (when VULCAIN_GATEWAY is set)
 //   soak      4,000 requests with native pushes (1,000 with --quick): nothing left open, heap flat
 //
-// Options: --rounds=N (default 7) --duration=S (measured seconds per round, default 2)
+// Options: --rounds=N (default 7) --duration=S (measured seconds per round, default 2) --warmup=S (default 3)
 //   --connections=N (per server, default 10) --rtt=MS (latency part, default 50)
 //   --no-pin (do not pin with taskset) --json=FILE (raw results) --quick --help
 //
@@ -54,6 +54,7 @@ const { values: flags, positionals } = parseArgs({
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     duration: { type: 'string' },
+    warmup: { type: 'string' },
     connections: { type: 'string' },
     rtt: { type: 'string' },
     profile: { type: 'string' },
@@ -70,6 +71,7 @@ if (flags.help) {
   --quick           a smoke run: 2 rounds of 1 s, 2,000 + 20,000 requests, 3 fetches per latency case
   --rounds=N        rounds of fresh processes (default 7)
   --duration=S      measured seconds per round, all servers of a group at once (default 2)
+  --warmup=S        seconds of load before each measured round, same processes (default 3)
   --connections=N   autocannon connections per server (default 10)
   --rtt=MS          round-trip time of the latency part (default 50)
   --profile=LIST    the profile part's scenarios (default plugin-book,hook-book; scenario@bytes for blobs)
@@ -102,6 +104,7 @@ const parts = requested.length === 0 ? [...PARTS] : requested
 settings.quick = flags.quick
 settings.rounds = Math.round(numberFlag(flags.rounds, flags.quick ? 2 : 7, 'rounds'))
 settings.duration = numberFlag(flags.duration, flags.quick ? 1 : 2, 'duration')
+settings.warmup = numberFlag(flags.warmup, flags.quick ? 0.5 : 3, 'warmup')
 settings.connections = Math.round(numberFlag(flags.connections, 10, 'connections'))
 settings.rtt = numberFlag(flags.rtt, 50, 'rtt')
 settings.latencyIterations = flags.quick ? 3 : 7

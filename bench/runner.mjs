@@ -46,8 +46,12 @@ export const settings = {
   rounds: 7,
   /** seconds of measured load per round (all servers of a group at once) */
   duration: 2,
-  /** seconds of load before it, same processes (JIT, route compilation) */
-  warmup: 0.5,
+  /**
+   * seconds of load before it, same processes (JIT, route compilation): the servers share one
+   * core, so each gets a fraction of it; 0.5 s left the plugin's code paths cold and its
+   * ratios several points low
+   */
+  warmup: 3,
   /** autocannon connections per server */
   connections: 10,
   /** round-trip time of the latency part, ms */

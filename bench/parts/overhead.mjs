@@ -28,10 +28,11 @@ function checkFloors (links) {
     for (const [key, answer] of byKey) {
       if (answer.status !== 200) throw new Error(`${key}: status ${answer.status}`)
       if (answer.body !== base?.body) throw new Error(`${key}: body differs from the baseline's`)
-      const expected = key === 'plugin' || key === 'link' || key === 'hook' ? links : 0
+      const expected = key === 'plugin' || key === 'link' || key === 'hook' || key === 'tags' ? links : 0
       const count = preloadLinks(answer.headers.link).length
       if (count !== expected) throw new Error(`${key}: ${count} preload links, expected ${expected}`)
-      if ((key === 'link' || key === 'hook') && answer.headers.link !== plugin) {
+      if (key === 'tags' && answer.headers['cache-tags'] === undefined) throw new Error('tags: no Cache-Tags header')
+      if ((key === 'link' || key === 'hook' || key === 'tags') && answer.headers.link !== plugin) {
         throw new Error(`${key}: Link differs from the plugin's:\n  ${answer.headers.link}\n  ${plugin}`)
       }
     }
