@@ -70,6 +70,18 @@ const PREFER_SELECTOR = /(?:^|[;,]\s*)selector\s*=\s*"?([^";,\s]*)/i
 
 /** Most distinct directive values whose parse is remembered (clients repeat theirs). */
 const PARSE_CACHE_SIZE = 256
+
+/** What `cache` holds for `key`, made by `make` on a miss; a full cache starts again empty. */
+function cached<K, V> (cache: Map<K, V>, key: K, make: (key: K) => V): V {
+  let value = cache.get(key)
+  if (value === undefined) {
+    if (cache.size === PARSE_CACHE_SIZE) cache.clear()
+    value = make(key)
+    cache.set(key, value)
+  }
+  return value
+}
+
 /** Most bytes the query form appends to the links of one document. */
 export const MAX_REWRITE_BYTES = 64 * 1024
 
@@ -213,21 +225,11 @@ export class Vulcain {
   }
 
   private cursorSetOf (selectors: readonly Selector[]): CursorSet {
-    let set = this.cursorSets.get(selectors)
-    if (set === undefined) {
-      if (this.cursorSets.size === PARSE_CACHE_SIZE) this.cursorSets.clear()
-      this.cursorSets.set(selectors, set = CursorSet.of(selectors))
-    }
-    return set
+    return cached(this.cursorSets, selectors, CursorSet.of)
   }
 
   private fieldTreeOf (selectors: readonly Selector[]): FieldTree {
-    let tree = this.fieldTrees.get(selectors)
-    if (tree === undefined) {
-      if (this.fieldTrees.size === PARSE_CACHE_SIZE) this.fieldTrees.clear()
-      this.fieldTrees.set(selectors, tree = FieldTree.of(selectors))
-    }
-    return tree
+    return cached(this.fieldTrees, selectors, FieldTree.of)
   }
 
   /**
