@@ -1,6 +1,7 @@
-import { resolveCacheTags, type CacheTagsOptions, type ResolvedCacheTags } from './cache-tags-options.js'
+import { resolveCacheTags, type CacheTagsOptions, type ResolvedCacheTags } from './cache-tags/options.js'
 import { FST_PUSH_RELATIONS_INVALID_OPTION } from './errors.js'
-import type { ResolvedVulcainOptions, VulcainOptions, VulcainRelations } from './vulcain.js'
+import { boolean, fail, HEADER_NAME, integer, MAX_TIMER_DELAY } from './option-checks.js'
+import { resolveVulcain, type ResolvedVulcainOptions, type VulcainOptions } from './vulcain/options.js'
 
 export type CrossOrigin = 'anonymous' | 'use-credentials'
 
@@ -93,14 +94,6 @@ export const defaults = {
   vulcain: false
 } as const
 
-const vulcainDefaults = {
-  maxSelectors: 32,
-  maxSelectorDepth: 16,
-  maxDirectiveBytes: 4096,
-  query: true,
-  relations: 'any'
-} as const
-
 /**
  * Link parameters are written unquoted: h2o 2.2 ignores `rel="preload"` and Apache ignores
  * upper case, so only lower-case RFC 7230 tokens are accepted.
@@ -111,37 +104,10 @@ export const LOWERCASE_TOKEN = /^[a-z][a-z0-9.-]*$/
 const FASTIFY_REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
 const KNOWN_OPTIONS = new Set<string>([...Object.keys(defaults), 'origins', 'cacheTags'])
 
-function fail (name: string, problem: string, value: unknown): never {
-  throw new FST_PUSH_RELATIONS_INVALID_OPTION(name, `${problem}, received ${describe(value)}`)
-}
-
-function describe (value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (Array.isArray(value)) return 'an array'
-  if (value === null) return 'null'
-  if (typeof value === 'bigint') return `${value}n (a bigint)`
-  return typeof value === 'object' ? 'an object' : String(value)
-}
-
 function token (name: string, value: unknown): string {
   if (typeof value !== 'string' || !LOWERCASE_TOKEN.test(value)) {
     fail(name, `must be a lower-case token such as "${name === 'as' ? 'fetch' : 'preload'}"`, value)
   }
-  return value
-}
-
-function integer (name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    fail(name, max === Number.MAX_SAFE_INTEGER ? `must be an integer >= ${min}` : `must be an integer from ${min} to ${max}`, value)
-  }
-  return value
-}
-
-/** The longest delay `setTimeout` honors; longer ones fire at once. */
-const MAX_TIMER_DELAY = 2_147_483_647
-
-function boolean (name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') fail(name, 'must be a boolean', value)
   return value
 }
 
@@ -174,7 +140,6 @@ function origins (value: unknown): Set<string> {
 }
 
 /** Header field names (RFC 9110 tokens), except the ones a request cannot carry over HTTP/2. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const NOT_FORWARDABLE = new Set(['connection', 'host', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'content-length'])
 
 function pushHeaders (value: unknown): string[] {
@@ -185,29 +150,6 @@ function pushHeaders (value: unknown): string[] {
     }
     return name.toLowerCase()
   })
-}
-
-function relations (value: unknown): VulcainRelations {
-  if (value !== 'any' && value !== 'schema') fail('vulcain.relations', 'must be "any" or "schema"', value)
-  return value
-}
-
-function vulcain (value: unknown): ResolvedVulcainOptions | null {
-  if (value === false) return null
-  if (value !== true && (value === null || typeof value !== 'object' || Array.isArray(value))) {
-    fail('vulcain', 'must be a boolean or an object of limits', value)
-  }
-  const limits = (value === true ? {} : value) as VulcainOptions
-  for (const name of Object.keys(limits)) {
-    if (!(name in vulcainDefaults)) throw new FST_PUSH_RELATIONS_INVALID_OPTION(`vulcain.${name}`, `is not a known option (known: ${Object.keys(vulcainDefaults).join(', ')})`)
-  }
-  return {
-    maxSelectors: limits.maxSelectors === undefined ? vulcainDefaults.maxSelectors : integer('vulcain.maxSelectors', limits.maxSelectors, 1),
-    maxDepth: limits.maxSelectorDepth === undefined ? vulcainDefaults.maxSelectorDepth : integer('vulcain.maxSelectorDepth', limits.maxSelectorDepth, 1),
-    maxBytes: limits.maxDirectiveBytes === undefined ? vulcainDefaults.maxDirectiveBytes : integer('vulcain.maxDirectiveBytes', limits.maxDirectiveBytes, 1),
-    query: limits.query === undefined ? vulcainDefaults.query : boolean('vulcain.query', limits.query),
-    relations: limits.relations === undefined ? vulcainDefaults.relations : relations(limits.relations)
-  }
 }
 
 /** Validates the user's options once, at registration; a mistake rejects `register`. */
@@ -234,7 +176,7 @@ export function resolveOptions (options: PushRelationsOptions = {}): ResolvedOpt
     pushTimeout: options.pushTimeout === undefined ? defaults.pushTimeout : integer('pushTimeout', options.pushTimeout, 1, MAX_TIMER_DELAY),
     pushHeaders: options.pushHeaders === undefined ? defaults.pushHeaders : pushHeaders(options.pushHeaders),
     earlyHints: options.earlyHints === undefined ? defaults.earlyHints : boolean('earlyHints', options.earlyHints),
-    vulcain: options.vulcain === undefined ? null : vulcain(options.vulcain),
+    vulcain: options.vulcain === undefined ? null : resolveVulcain(options.vulcain),
     cacheTags: resolveCacheTags(options.cacheTags),
     maxCandidates: Math.max(1024, maxLinks * 32)
   }

@@ -1,11 +1,12 @@
 import type { onSendHookHandler, preSerializationHookHandler } from 'fastify'
-import type { CacheTags } from './cache-tag-hooks.js'
-import { settlePushes } from './http2-push.js'
-import { collectLinks } from './link-collector.js'
+import type { CacheTags } from './cache-tags/hooks.js'
+import type { PushClaims } from './deliver/push-claims.js'
+import { settlePushes } from './deliver/push-state.js'
+import { collectLinks } from './collect/link-collector.js'
 import type { ResolvedOptions } from './options.js'
-import { kLinks, type ReplyLinks, type ReplyWithLinks } from './reply-links.js'
-import { planFor, type ResponseKeys, type RoutePlans } from './response-plans.js'
-import type { Vulcain, VulcainRoute } from './vulcain.js'
+import { kLinks, type ReplyLinks, type ReplyWithLinks } from './deliver/reply-links.js'
+import { planFor, type ResponseKeys, type RoutePlans } from './plan/response-plans.js'
+import type { Vulcain, VulcainRoute } from './vulcain/vulcain.js'
 
 /*
  * The hooks the plugin attaches to a route, in `onRoute`: the collecting hook only on routes
@@ -39,11 +40,12 @@ export function collectHook (state: RouteState, options: ResolvedOptions, replyL
           // query form they are rewritten in the document, and the x-push fields read after
           // them then name the same URLs.
           if (directives !== null) payload = (vulcain as Vulcain).apply(request, reply, payload, plan, links, state.vulcain as VulcainRoute, directives) as typeof payload
-          const complete = plan === null || collectLinks(plan, payload, links, options.iriKey, tags)
+          const set = links.set
+          const complete = plan === null || collectLinks(plan, payload, set, options.iriKey, tags)
           // Tags cut by the depth limit would miss resources: such a response is not cached.
           if (!complete) tags?.incomplete()
-          if (!complete || links.full || links.skipped > 0) {
-            request.log.debug({ cap: links.capped, skipped: links.skipped, depthLimited: !complete, links: links.paths.length },
+          if (!complete || set.full || set.skipped > 0) {
+            request.log.debug({ cap: set.capped, skipped: set.skipped, depthLimited: !complete, links: set.paths.length },
               'fastify-push-relations: some relations of this response were not preloaded')
           }
         } catch (error) {
@@ -80,11 +82,12 @@ export function writeHook (replyLinks: ReplyLinks): onSendHookHandler {
     }
     replyLinks.flush(request, reply, links)
     // With pushDepth > 1 or Vulcain, later hops are promised on this stream: it stays open until then.
-    const state = links.pushState
-    if (state !== null && (state.pending.length > 0 || links.deferredPushes.length > 0)) {
+    const claims = links.push
+    const state = claims === null ? null : claims.state
+    if (state !== null && (state.pending.length > 0 || (claims as PushClaims).deferredPushes.length > 0)) {
       settlePushes(state).then(async () => {
         // The client's Preload selection is promised: x-push links get what it left of maxPushes.
-        if (links.deferredPushes.length > 0 && links.claimDeferred()) {
+        if ((claims as PushClaims).deferredPushes.length > 0 && (claims as PushClaims).claimDeferred()) {
           replyLinks.flush(request, reply, links)
           await settlePushes(state)
         }
@@ -94,22 +97,4 @@ export function writeHook (replyLinks: ReplyLinks): onSendHookHandler {
     }
     done(null, payload)
   }
-}
-
-const VARY_NAMES: ReadonlyArray<readonly [string, RegExp]> = ['Preload', 'Fields'].map((name) => [name, new RegExp(`(?:^|,)\\s*${name}\\s*(?:,|$)`, 'i')] as const)
-
-/** Responses of a Vulcain route vary with the directives, whether or not a request used them. */
-export const varyOnDirectives: onSendHookHandler = function varyOnVulcainDirectives (_request, reply, payload, done) {
-  const vary = reply.getHeader('vary')
-  if (vary === undefined) {
-    reply.header('vary', 'Preload, Fields')
-    done(null, payload)
-    return
-  }
-  const current = Array.isArray(vary) ? vary.join(', ') : String(vary)
-  if (current.trim() !== '*') {
-    const missing = VARY_NAMES.filter(([, present]) => !present.test(current)).map(([name]) => name)
-    if (missing.length > 0) reply.header('vary', current === '' ? missing.join(', ') : `${current}, ${missing.join(', ')}`)
-  }
-  done(null, payload)
 }

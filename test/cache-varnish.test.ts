@@ -12,7 +12,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 import * as implementation from '../lib/index.js'
-import type { PurgeFailure, PurgeOptions } from '../lib/cache-tags-options.js'
+import type { PurgeFailure, PurgeOptions } from '../lib/cache-tags/options.js'
 import { skipWithoutBinaries, type SkipTarget } from './helpers/binaries.js'
 import { startVarnish, vclFor, type VarnishNode, type VclKind } from './helpers/varnish.js'
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Type, type TSchema } from '@sinclair/typebox'
 import { Push } from '../lib/index.js'
-import { MAX_DEPTH } from '../lib/link-collector.js'
+import { MAX_DEPTH } from '../lib/collect/link-collector.js'
 import { buildApp } from './helpers/build.js'
 
 /**

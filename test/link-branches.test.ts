@@ -6,7 +6,7 @@ import t from 'tap'
 import Fastify from 'fastify'
 import { Type, type TSchema } from '@sinclair/typebox'
 import pushRelations, { Push } from '../lib/index.js'
-import { FORMATS, MAX_ALTERNATIVES } from '../lib/link-branches.js'
+import { FORMATS, MAX_ALTERNATIVES } from '../lib/compile/link-branches.js'
 import { invalid, links, planOf, routeError } from './helpers/plans.js'
 
 const STRINGS = 'give the branches a "pattern", a "format" (uri, uri-reference, uuid), a "const" or an "enum", or use separate fields'

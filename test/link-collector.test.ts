@@ -7,12 +7,13 @@ import Fastify from 'fastify'
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import pushRelations from '../lib/index.js'
-import { compileResponseSchema, planPointers, type PlanNode } from '../lib/schema-compiler.js'
-import { collectLinks, MAX_DEPTH, referenceOf } from '../lib/link-collector.js'
-import { LinkSet } from '../lib/link-set.js'
+import { compileResponseSchema, planPointers } from '../lib/compile/schema-compiler.js'
+import { collectLinks, MAX_DEPTH, referenceOf } from '../lib/collect/link-collector.js'
+import { LinkSet } from '../lib/links/link-set.js'
 import { resolveOptions, type PushRelationsOptions } from '../lib/options.js'
-import { parseUriTemplate, type UriTemplate } from '../lib/uri-template.js'
-import { Push } from '../lib/push.js'
+import { parseUriTemplate, type UriTemplate } from '../lib/links/uri/uri-template.js'
+import { Push } from '../lib/annotation/push.js'
+import type { PlanNode } from '../lib/plan/plan-node.js'
 
 const fakeRequest = { url: '/books/1', protocol: 'http', host: 'api.example.com' } as unknown as FastifyRequest
 const roomy: PushRelationsOptions = { maxLinks: 10_000, maxLinkBytes: 1_000_000 }

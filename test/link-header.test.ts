@@ -4,7 +4,7 @@ import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
 import { Push } from '../lib/index.js'
-import { relOf, splitLinkValue } from '../lib/link-header.js'
+import { relOf, splitLinkValue } from '../lib/deliver/link-header.js'
 import { buildApp } from './helpers/build.js'
 
 const entry = (path: string): string => `<${path}>; rel=preload; as=fetch`

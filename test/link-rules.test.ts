@@ -3,11 +3,11 @@
 // holder is a startup error naming the route, the response and the JSON pointer.
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
-import { LinkRulesBuilder } from '../lib/link-rules.js'
+import { LinkRulesBuilder } from '../lib/compile/link-rules.js'
 import { resolveOptions, type PushRelationsOptions } from '../lib/options.js'
-import { SchemaResolver } from '../lib/schema-resolver.js'
-import { compileRoute } from '../lib/route-compiler.js'
-import { Push } from '../lib/push.js'
+import { SchemaResolver } from '../lib/compile/schema-resolver.js'
+import { compileRoute } from '../lib/compile/route-compiler.js'
+import { Push } from '../lib/annotation/push.js'
 import { collect, invalid, links, planOf, pointers, routeError } from './helpers/plans.js'
 
 const Iri = Type.String({ 'x-push': true })

@@ -5,9 +5,10 @@
 // annotations and their startup errors in link-rules.test.ts.
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
-import { planPointers, type PlanNode } from '../lib/schema-compiler.js'
-import { Push } from '../lib/push.js'
+import { planPointers } from '../lib/compile/schema-compiler.js'
+import { Push } from '../lib/annotation/push.js'
 import { collect, compile, links, planOf, pointers } from './helpers/plans.js'
+import type { PlanNode } from '../lib/plan/plan-node.js'
 
 const Iri = Type.String({ 'x-push': true })
 const Book = Type.Object({

@@ -4,9 +4,9 @@ import t from 'tap'
 import Fastify from 'fastify'
 import { Type } from '@sinclair/typebox'
 import pushRelations from '../lib/index.js'
-import { compileResponseSchema, planPointers } from '../lib/schema-compiler.js'
+import { compileResponseSchema, planPointers } from '../lib/compile/schema-compiler.js'
 import { resolveOptions } from '../lib/options.js'
-import { SchemaResolver, isSchemaObject, type Fragment, type SchemaObject } from '../lib/schema-resolver.js'
+import { SchemaResolver, isSchemaObject, type Fragment, type SchemaObject } from '../lib/compile/schema-resolver.js'
 import { compile, links, pointers, site, stub, type Shared } from './helpers/plans.js'
 
 const Iri = Type.String({ 'x-push': true })

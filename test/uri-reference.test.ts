@@ -1,7 +1,7 @@
 // Unit tests of lib/uri-reference.ts: every rule of the issue's "URI safety" list, on the
 // function that turns an untrusted relation value into a path-absolute reference (or null).
 import t from 'tap'
-import { originFormOf, toPreloadPath, type ReferenceBase } from '../lib/uri-reference.js'
+import { originFormOf, toPreloadPath, type ReferenceBase } from '../lib/links/uri/uri-reference.js'
 
 /** A request as `toPreloadPath` sees it: its target in origin form (path and query). */
 function base (target: string, protocol: 'http:' | 'https:', origin: string | null): ReferenceBase {

@@ -2,11 +2,12 @@
 // a response schema as the plugin does, list the pointers of its plan, and collect the links of
 // sample payloads along it.
 import type { FastifyRequest } from 'fastify'
-import { compileResponseSchema, planPointers, type CompileResult, type PlanNode } from '../../lib/schema-compiler.js'
-import { compileRoute } from '../../lib/route-compiler.js'
-import { collectLinks } from '../../lib/link-collector.js'
-import { LinkSet } from '../../lib/link-set.js'
+import { compileResponseSchema, planPointers, type CompileResult } from '../../lib/compile/schema-compiler.js'
+import { compileRoute } from '../../lib/compile/route-compiler.js'
+import { collectLinks } from '../../lib/collect/link-collector.js'
+import { LinkSet } from '../../lib/links/link-set.js'
 import { resolveOptions, type PushRelationsOptions } from '../../lib/options.js'
+import type { PlanNode } from '../../lib/plan/plan-node.js'
 
 /** The request the payloads answer: relative references resolve against `/books/1`. */
 export const fakeRequest = { url: '/books/1', protocol: 'http', host: 'api.example.com' } as unknown as FastifyRequest

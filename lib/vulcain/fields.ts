@@ -1,4 +1,4 @@
-import { WILDCARD, type Selector, type SelectorToken } from './vulcain-selectors.js'
+import { WILDCARD, type Selector, type SelectorToken } from './selectors.js'
 
 /**
  * The `Fields` directive: the response holds only the selected fields that exist. Selectors

@@ -1,4 +1,4 @@
-import { FST_PUSH_RELATIONS_INVALID_OPTION } from './errors.js'
+import { fail, HEADER_NAME, MAX_TIMER_DELAY, rejectUnknown } from '../option-checks.js'
 
 /*
  * The `cacheTags` option: which tag header reads get, and how writes purge the cache nodes.
@@ -118,20 +118,11 @@ export interface ResolvedCacheTags {
 const TOP = ['header', 'maxBytes', 'fallback', 'purge']
 const PURGE = ['kind', 'urls', 'mode', 'window', 'timeout', 'retries', 'retryDelay', 'maxQueue', 'maxHeaderBytes', 'closeTimeout', 'banHeader', 'http', 'onPurgeError']
 const HTTP = ['method', 'headers', 'tagHeader', 'separator', 'body', 'maxTags']
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-const MAX_TIMER_DELAY = 2_147_483_647
-
-function fail (name: string, problem: string, value: unknown): never {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value === 'object' ? 'an object' : String(value)
-  throw new FST_PUSH_RELATIONS_INVALID_OPTION(name, `${problem}, received ${shown}`)
-}
 
 function objectOf (name: string, value: unknown, known: readonly string[]): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(name, 'must be an object', value)
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) throw new FST_PUSH_RELATIONS_INVALID_OPTION(`${name}.${key}`, `is not a known option (known: ${known.join(', ')})`)
-  }
+  rejectUnknown(name, value, known)
   return value as Record<string, unknown>
 }
 

@@ -1,8 +1,7 @@
-import type { LinkRule } from './annotation.js'
-import { childNode, referenceOf, ruleFor, serialized } from './link-collector.js'
-import type { PlanNode } from './schema-compiler.js'
-import type { FieldTree } from './vulcain-fields.js'
-import { WILDCARD, type Selector } from './vulcain-selectors.js'
+import { childNode, referenceOf, ruleFor, serialized } from '../collect/link-collector.js'
+import type { FieldTree } from './fields.js'
+import { WILDCARD, type Selector } from './selectors.js'
+import type { LinkRule, PlanNode } from '../plan/plan-node.js'
 
 /**
  * The relations a Vulcain request selects in a document, and the document the response holds:

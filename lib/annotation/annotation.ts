@@ -1,5 +1,6 @@
-import { isCrossOrigin, LOWERCASE_TOKEN, type CrossOrigin, type ResolvedOptions } from './options.js'
-import { parseUriTemplate, type UriTemplate } from './uri-template.js'
+import { isCrossOrigin, LOWERCASE_TOKEN, type CrossOrigin, type ResolvedOptions } from '../options.js'
+import { parseUriTemplate, type UriTemplate } from '../links/uri/uri-template.js'
+import type { LinkRule } from '../plan/plan-node.js'
 
 /** The per-field form of `x-push`, to override the plugin's options for one relation. */
 export interface PushAnnotationObject {
@@ -19,16 +20,6 @@ export type PushAnnotation = boolean | string | PushAnnotationObject
 
 /** The JSON Schema keyword this plugin reads. */
 export const KEYWORD = 'x-push'
-
-/** What to do with the value of an annotated field, decided once at registration. */
-export interface LinkRule {
-  /** Null: the value itself (or the embedded object's IRI property) is the reference. */
-  readonly template: UriTemplate | null
-  /** Everything after `<uri>` in the Link entry, e.g. `; rel=preload; as=fetch`. */
-  readonly params: string
-  /** True when the entry says `nopush`: proxies and native push leave it alone. */
-  readonly nopush: boolean
-}
 
 /** Link parameters, unquoted and lower case: the one form nginx, Apache and h2o all honor. */
 export function linkParams (rel: string, as: string, crossorigin: CrossOrigin | false, nopush: boolean): string {

@@ -1,6 +1,6 @@
 import http from 'node:http'
 import https from 'node:https'
-import type { ResolvedPurge } from './cache-tags-options.js'
+import type { ResolvedPurge } from './options.js'
 
 /*
  * The purge requests of each kind of cache, as their docs give them. A batch of tags is split

@@ -1,9 +1,9 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest, onResponseHookHandler, onSendHookHandler, preSerializationHookHandler } from 'fastify'
-import type { PurgeFailure, ResolvedCacheTags } from './cache-tags-options.js'
-import { CacheTagSet, collectionOf, tagOf, type TagBase } from './cache-tags.js'
-import type { ResolvedOptions } from './options.js'
+import type { PurgeFailure, ResolvedCacheTags } from './options.js'
+import { CacheTagSet, collectionOf, tagOf, type TagBase } from './tags.js'
+import type { ResolvedOptions } from '../options.js'
 import { PurgeQueue, type PurgeResult, type PurgeStats } from './purge-queue.js'
-import { RequestBase } from './uri-reference.js'
+import { RequestBase } from '../links/uri/uri-reference.js'
 
 /*
  * The cache tags at run time: GET/HEAD 2xx responses get the tag header; 2xx writes purge the

@@ -1,15 +1,17 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { defaultRule, type LinkRule } from './annotation.js'
-import { followTargets, kPushedLinks, pushStateOf, pushTargets, type Pusher } from './http2-push.js'
+import { defaultRule } from '../annotation/annotation.js'
 import { writeLinkHeader } from './link-header.js'
-import { LinkSet } from './link-set.js'
-import type { ResolvedOptions } from './options.js'
+import { followTargets, kPushedLinks, pushTargets, type Pusher } from './pusher.js'
+import { pushStateOf } from './push-state.js'
+import { ResponseLinks } from './response-links.js'
+import type { ResolvedOptions } from '../options.js'
+import type { LinkRule } from '../plan/plan-node.js'
 
 /** The links of a reply: null until its payload or `reply.preload()` names a relation. */
 export const kLinks = Symbol('fastify-push-relations.links')
 
 export interface ReplyWithLinks extends FastifyReply {
-  [kLinks]: LinkSet | null
+  [kLinks]: ResponseLinks | null
 }
 
 declare module 'fastify' {
@@ -37,22 +39,23 @@ export class ReplyLinks {
     this.reportsNextHop = options.push && (options.pushDepth > 1 || options.vulcain !== null)
   }
 
-  /** The reply's link set, created on first use (with its push state on HTTP/2). */
-  of (request: FastifyRequest, reply: FastifyReply): LinkSet {
+  /** The reply's links, created on first use (with its push state on HTTP/2). */
+  of (request: FastifyRequest, reply: FastifyReply): ResponseLinks {
     const state = reply as ReplyWithLinks
-    state[kLinks] ??= new LinkSet(this.options, request, pushStateOf(request, this.options))
+    state[kLinks] ??= new ResponseLinks(this.options, request, pushStateOf(request, this.options))
     return state[kLinks]
   }
 
   /** Writes the entries not written yet and promises the pushes not promised yet. */
-  flush (request: FastifyRequest, reply: FastifyReply, links: LinkSet): void {
+  flush (request: FastifyRequest, reply: FastifyReply, links: ResponseLinks): void {
     writeLinkHeader(reply, links, this.options.maxLinkBytes)
-    if (links.pushState !== null && (links.flushedPushes < links.pushes.length || links.follows.length > 0)) {
-      const paths = links.pushes.slice(links.flushedPushes)
-      links.flushedPushes = links.pushes.length
+    const claims = links.push
+    if (claims !== null && claims.state !== null && (claims.flushedPushes < claims.pushes.length || claims.follows.length > 0)) {
+      const paths = claims.pushes.slice(claims.flushedPushes)
+      claims.flushedPushes = claims.pushes.length
       // Vulcain: selected links the connection has, whose next hop it has not got yet.
-      const follows = followTargets(links, links.follows.splice(0), links.pushState)
-      this.pusher.push(links.pushState, request, [...pushTargets(links, paths), ...follows])
+      const follows = followTargets(links, claims.follows.splice(0), claims.state)
+      this.pusher.push(claims.state, request, [...pushTargets(links, paths), ...follows])
     }
     // The pusher of the previous hop reads what this response may push in turn.
     if (this.reportsNextHop) {
@@ -64,7 +67,7 @@ export class ReplyLinks {
    * For a response that gets no links of its own (not 2xx): writes again, after whatever the
    * handler set since, the entries `reply.preload()` wrote; links of the payload stay out.
    */
-  rewritePreloads (reply: FastifyReply, links: LinkSet): void {
+  rewritePreloads (reply: FastifyReply, links: ResponseLinks): void {
     if (links.written !== null) writeLinkHeader(reply, links, this.options.maxLinkBytes, links.written.count)
   }
 
@@ -78,14 +81,15 @@ export class ReplyLinks {
         return this
       }
       const links = replyLinks.of(this.request, this)
-      const before = links.entries.length
+      const { set } = links
+      const before = set.entries.length
       for (const uri of uris) {
-        if (typeof uri === 'string') links.add(uri, replyLinks.handlerRule)
-        else links.skip()
+        if (typeof uri === 'string') set.add(uri, replyLinks.handlerRule)
+        else set.skip()
       }
-      if (earlyHints && links.entries.length > before) {
+      if (earlyHints && set.entries.length > before) {
         try {
-          this.writeEarlyHints({ link: links.entries.slice(before) })
+          this.writeEarlyHints({ link: set.entries.slice(before) })
         } catch (error) {
           this.log.debug({ err: error }, 'fastify-push-relations: 103 Early Hints not sent')
         }

@@ -1,4 +1,4 @@
-import type { PurgeFailure, ResolvedPurge } from './cache-tags-options.js'
+import type { PurgeFailure, ResolvedPurge } from './options.js'
 import { purgeRequests, sendPurge, type PurgeRequest } from './purgers.js'
 
 /*

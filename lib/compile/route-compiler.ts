@@ -1,8 +1,10 @@
-import { FST_PUSH_RELATIONS_INVALID_ANNOTATION } from './errors.js'
-import type { ResolvedOptions } from './options.js'
-import { buildResponseKeys, buildRoutePlans, isSuccessResponseKey, type ResponseKeys, type ResponsePlan, type RoutePlans } from './response-plans.js'
-import { compileResponseSchema, planPointers, type CompileSite, type PlanNode } from './schema-compiler.js'
+import { FST_PUSH_RELATIONS_INVALID_ANNOTATION } from '../errors.js'
+import type { ResolvedOptions } from '../options.js'
+import { type ResponseKeys, type ResponsePlan, type RoutePlans } from '../plan/response-plans.js'
+import { compileResponseSchema, planPointers, type CompileSite } from './schema-compiler.js'
 import { isSchemaObject } from './schema-resolver.js'
+import type { PlanNode } from '../plan/plan-node.js'
+import { buildResponseKeys, buildRoutePlans, isSuccessResponseKey } from './route-plans.js'
 
 /** The relations of one response of a route, for introspection. */
 export interface ResponsePreloads {

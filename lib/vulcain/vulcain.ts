@@ -1,12 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { LinkRule } from './annotation.js'
-import type { LinkSet } from './link-set.js'
-import { isSuccessResponseKey, mediaTypeOf, type ResponseKeys } from './response-plans.js'
-import type { PlanNode } from './schema-compiler.js'
-import { isSchemaObject } from './schema-resolver.js'
-import { FieldTree, withoutRequired } from './vulcain-fields.js'
-import { CursorSet, walkDocument, type SelectedRelation } from './vulcain-relations.js'
-import { encodeQueryValue, parseSelectors, serializeSelectors, type Selector, type SelectorLimits, type SelectorProblem } from './vulcain-selectors.js'
+import type { ResponseLinks } from '../deliver/response-links.js'
+import { mediaTypeOf, type ResponseKeys } from '../plan/response-plans.js'
+import { isSchemaObject } from '../compile/schema-resolver.js'
+import { FieldTree, withoutRequired } from './fields.js'
+import { CursorSet, walkDocument, type SelectedRelation } from './relations.js'
+import { encodeQueryValue, parseSelectors, Remainders, serializeSelectors, type Selector, type SelectorProblem } from './selectors.js'
+import type { LinkRule, PlanNode } from '../plan/plan-node.js'
+import type { ResolvedVulcainOptions } from './options.js'
+import { isSuccessResponseKey } from '../compile/route-plans.js'
 
 /**
  * The Vulcain protocol (draft-dunglas-vulcain-01), inside Fastify: the client says which
@@ -16,31 +17,6 @@ import { encodeQueryValue, parseSelectors, serializeSelectors, type Selector, ty
  * the filtered document where the body changes, and the route's serializer writes it. The body
  * is never parsed.
  */
-
-export type VulcainRelations = 'any' | 'schema'
-
-export interface VulcainOptions {
-  /** Most selectors per directive. Default 32. */
-  maxSelectors?: number
-  /** Most tokens per selector. Default 16. */
-  maxSelectorDepth?: number
-  /** Most bytes per directive (header or query parameter). Default 4096. */
-  maxDirectiveBytes?: number
-  /** Read the `preload` and `fields` query parameters too. Default true. */
-  query?: boolean
-  /**
-   * Which values a selector may follow. `'any'` (default, as the draft and the Go gateway):
-   * `x-push` fields and any string that looks like a link. `'schema'`: only what the route's
-   * response schema says is a relation (`x-push`, or `format: 'uri-reference'`, `'uri'`,
-   * `'iri-reference'`).
-   */
-  relations?: VulcainRelations
-}
-
-export interface ResolvedVulcainOptions extends SelectorLimits {
-  readonly query: boolean
-  readonly relations: VulcainRelations
-}
 
 /** The directives of one request. */
 export interface Directives {
@@ -238,7 +214,7 @@ export class Vulcain {
    * filtered it and the route has a response schema, the reply is given the serializer of
    * that schema without `required`.
    */
-  apply (request: FastifyRequest, reply: FastifyReply, payload: object, plan: PlanNode | null, links: LinkSet, route: VulcainRoute, directives: Directives): unknown {
+  apply (request: FastifyRequest, reply: FastifyReply, payload: object, plan: PlanNode | null, links: ResponseLinks, route: VulcainRoute, directives: Directives): unknown {
     const transformable = !NO_TRANSFORM.test(String(reply.getHeader('cache-control') ?? ''))
     const fields = transformable ? directives.fields : null
     const rewrite = directives.queryForm && transformable
@@ -247,16 +223,16 @@ export class Vulcain {
     const walkPlan = schemaMode && route.relationPlans !== null ? route.relationPlans(reply.statusCode, reply) : plan
     let budget = this.maxCandidates
     let rewriteBytes = 0
-    if (directives.preload.size > 0) links.preferSelected()
+    if (directives.preload.size > 0) links.push?.preferSelected()
     const document = walkDocument(payload, walkPlan, directives.preload, fields, {
       iriKey: this.iriKey,
       plainStrings: !schemaMode,
-      exhausted: () => budget <= 0 || (links.full && (!rewrite || rewriteBytes >= MAX_REWRITE_BYTES)),
+      exhausted: () => budget <= 0 || (links.set.full && (!rewrite || rewriteBytes >= MAX_REWRITE_BYTES)),
       onRelation: (relation) => {
         // Every relation a client's selectors reach costs one of `maxCandidates`, rewritten or not.
         if (budget-- <= 0) return null
         const rule = relation.rule ?? this.defaultRule
-        const path = links.pathOf(relation.reference)
+        const path = links.set.pathOf(relation.reference)
         // The requested document is never preloaded (or pushed) back, whatever parameters its link carries.
         if (path === null || documentKey(path) === self) return null
         if (rewrite && rewriteBytes < MAX_REWRITE_BYTES) {
@@ -270,7 +246,7 @@ export class Vulcain {
         const added = relation.preload ? links.add(relation.reference, rule, true) : path
         // What remains travels with the push of the linked resource (x-push links included).
         if (added !== null && (relation.preload || relation.fields !== null)) {
-          links.remaindersOf(added).add(relation.preload ? relation.cursors.rest() : [], relation.fields === null ? null : relation.fields.remainders())
+          remaindersOf(links, added).add(relation.preload ? relation.cursors.rest() : [], relation.fields === null ? null : relation.fields.remainders())
         }
         return null
       }
@@ -317,4 +293,12 @@ export class Vulcain {
     const serialize = reply.compileSerializationSchema(derived as Record<string, unknown>, entry.key, contentType) as (document: unknown) => string
     return serialize
   }
+}
+
+/** The Vulcain selectors that remain for the resource at `path`: what a push of it carries. */
+function remaindersOf (links: ResponseLinks, path: string): Remainders {
+  links.pushHeaders ??= new Map()
+  let remainders = links.pushHeaders.get(path) as Remainders | undefined
+  if (remainders === undefined) links.pushHeaders.set(path, remainders = new Remainders())
+  return remainders
 }

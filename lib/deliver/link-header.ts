@@ -1,5 +1,11 @@
 import type { FastifyReply } from 'fastify'
-import type { LinkSet } from './link-set.js'
+import type { LinkSet } from '../links/link-set.js'
+
+/** What a write reads and records: the reply's link set, and what the last write put in the header. */
+export interface HeaderLinks {
+  readonly set: LinkSet
+  written: WrittenLinks | null
+}
 
 /**
  * Where the header is written: one `Link` header, entries joined by `, `. A value set by the
@@ -13,13 +19,13 @@ import type { LinkSet } from './link-set.js'
  * separators, the one after the foreign value included. Entries are ASCII (RFC 3986 characters
  * and the options' tokens), so their length is their byte count.
  */
-export function writeLinkHeader (reply: FastifyReply, links: LinkSet, maxLinkBytes: number, count = links.entries.length): void {
+export function writeLinkHeader (reply: FastifyReply, links: HeaderLinks, maxLinkBytes: number, count = links.set.entries.length): void {
   const last = links.written
   const current = headerValue(reply.getHeader('link'))
   if (last !== null && current === last.value && last.count === count) return
   const foreign = last === null ? current : foreignValue(current, last)
   // The common case (no foreign value, every entry) needs no work: the set is within the cap.
-  const ours = foreign === '' && count === links.entries.length ? links.entries : entriesToAdd(links, count, foreign, maxLinkBytes)
+  const ours = foreign === '' && count === links.set.entries.length ? links.set.entries : entriesToAdd(links.set, count, foreign, maxLinkBytes)
   const value = joinValues(foreign, ours.join(', '))
   links.written = { value, foreign, count }
   if (value !== current) reply.header('link', value)

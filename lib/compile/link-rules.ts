@@ -1,22 +1,8 @@
-import { defaultRule, KEYWORD, parseAnnotation, sameRule, type LinkRule } from './annotation.js'
-import { LinkBranchesBuilder, type LinkBranches } from './link-branches.js'
-import type { ResolvedOptions } from './options.js'
+import { defaultRule, KEYWORD, parseAnnotation, sameRule } from '../annotation/annotation.js'
+import { LinkBranchesBuilder } from './link-branches.js'
+import type { ResolvedOptions } from '../options.js'
 import { isSchemaObject, type Fragment, type SchemaResolver } from './schema-resolver.js'
-
-/**
- * The annotations that apply to one place of the payload, by the kind of value found there:
- * a union may say "an IRI, or an id through a template" (`string | integer`), each with its
- * own `x-push`. Arrays apply the rule of each element's kind.
- */
-export interface LinkRules {
-  readonly string: LinkRule | null
-  readonly number: LinkRule | null
-  readonly object: LinkRule | null
-  /** Set when a union's branches disagree about strings: the first branch that takes the value decides. */
-  readonly stringBranches?: LinkBranches
-  /** The same for numbers. */
-  readonly numberBranches?: LinkBranches
-}
+import type { LinkRule, LinkRules } from '../plan/plan-node.js'
 
 type ValueKind = 'string' | 'number' | 'object'
 type JsonType = 'string' | 'number' | 'integer' | 'boolean' | 'null' | 'object' | 'array'

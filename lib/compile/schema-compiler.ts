@@ -1,8 +1,9 @@
-import { sameRule } from './annotation.js'
+import { sameRule } from '../annotation/annotation.js'
 import { escapePointerToken } from './json-pointer.js'
-import { LinkRulesBuilder, type LinkRules } from './link-rules.js'
-import type { ResolvedOptions } from './options.js'
+import { LinkRulesBuilder } from './link-rules.js'
+import type { ResolvedOptions } from '../options.js'
 import { isSchemaObject, SchemaResolver, type Fragment, type SchemaDocument, type SchemaObject } from './schema-resolver.js'
+import type { PlanNode } from '../plan/plan-node.js'
 
 /**
  * Where a response schema is compiled, once per route: the schema is walked a single time and
@@ -13,30 +14,6 @@ import { isSchemaObject, SchemaResolver, type Fragment, type SchemaDocument, typ
  * that links name what the body holds: declared properties first, then for other names the
  * first matching `patternProperties` pattern, else `additionalProperties`.
  */
-
-/** One node of a plan: what to do with the value found at one place of the payload. */
-export interface PlanNode {
-  /** Non-null when the value here is a relation (or an array of relations). */
-  link: LinkRules | null
-  /** Properties whose subtree holds relations. */
-  properties: Array<readonly [string, PlanNode]> | null
-  /** Every name in `properties`: patterns and `additionalProperties` do not apply to them. */
-  declared: ReadonlySet<string> | null
-  /**
-   * Every `patternProperties` pattern, in order, with its node, or null when its subtree has
-   * no relation (the first match still decides, as in the serializer). Null when neither the
-   * patterns nor `additionalProperties` hold relations.
-   */
-  patterns: Array<readonly [RegExp, PlanNode | null]> | null
-  /** `additionalProperties` (and `Type.Record` values), when its subtree holds relations. */
-  additional: PlanNode | null
-  /** Tuple elements, by index; null where the element holds no relation. */
-  prefixItems: Array<PlanNode | null> | null
-  /** Array elements past `prefixItems` (or all of them). */
-  items: PlanNode | null
-  /** With `cacheTags`: the object declares the IRI property (`iriKey`); its IRI is a cache tag. */
-  iri?: boolean
-}
 
 /** Where the compiler reports a problem: everything a user needs to find the annotation. */
 export interface CompileSite {

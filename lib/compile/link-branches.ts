@@ -1,6 +1,7 @@
-import { KEYWORD, parseAnnotation, sameRule, type LinkRule } from './annotation.js'
-import type { ResolvedOptions } from './options.js'
+import { KEYWORD, parseAnnotation, sameRule } from '../annotation/annotation.js'
+import type { ResolvedOptions } from '../options.js'
 import { isSchemaObject, type Fragment, type SchemaResolver } from './schema-resolver.js'
+import type { BranchTest, LinkBranches, LinkRule } from '../plan/plan-node.js'
 
 /**
  * Unions whose branches disagree about one kind of value: `Type.Union([Push(Type.String()),
@@ -12,22 +13,6 @@ import { isSchemaObject, type Fragment, type SchemaResolver } from './schema-res
  * `enum` (a Set). Otherwise the union is ambiguous, and that fails at startup.
  * Only strings and numbers are decided this way; objects keep one rule for every branch.
  */
-
-/** A check compiled at registration: does a value take this branch? */
-export type BranchTest = (value: string | number | bigint) => boolean
-
-/** The branches of a union for one kind of value: the first whose test passes gives the rule. */
-export interface LinkBranches {
-  readonly choices: ReadonlyArray<readonly [BranchTest, LinkRule | null]>
-  /** The rule of values no choice takes (the branches left all agree). */
-  readonly otherwise: LinkRule | null
-}
-
-/** The rule of `value` along `branches`. */
-export function branchRule (branches: LinkBranches, value: string | number | bigint): LinkRule | null {
-  for (const [test, rule] of branches.choices) if (test(value)) return rule
-  return branches.otherwise
-}
 
 /**
  * The formats checked here, with ajv-formats' own ("full" mode) definitions, which

@@ -1,5 +1,5 @@
-import type { ResolvedCacheTags } from './cache-tags-options.js'
-import { toPreloadPath, type ReferenceBase } from './uri-reference.js'
+import type { ResolvedCacheTags } from './options.js'
+import { toPreloadPath, type ReferenceBase } from '../links/uri/uri-reference.js'
 
 /*
  * Cache tags: the resources a cached response holds, so that a write can purge every response

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyRequest, LightMyRequestResponse, RawReplyDefaultExpression, RawRequestDefaultExpression } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { constants, sensitiveHeaders, type Http2ServerRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2'
+import { constants, sensitiveHeaders, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2'
 import { createRequire } from 'node:module'
-import type { ResolvedOptions } from './options.js'
+import type { ResolvedOptions } from '../options.js'
+import type { PushState } from './push-state.js'
 
 /**
  * Native HTTP/2 server push: when Fastify itself speaks HTTP/2 and the client allows push, the
@@ -10,63 +11,6 @@ import type { ResolvedOptions } from './options.js'
  * `GET` dispatched through the same Fastify instance, so hooks, authentication, serializers
  * and this plugin run as for a direct request.
  */
-
-/**
- * What one HTTP/2 connection has, so that a resource is pushed at most once per session: the
- * paths promised on it and the paths its client asked for. Bounded: past
- * MAX_REMEMBERED_PER_SESSION paths the oldest are forgotten (at worst, one is pushed again and
- * the client resets it), so that a long-lived API or proxy connection never stops pushing.
- */
-export class SessionPaths {
-  /** In insertion order: the first is the oldest. */
-  private readonly paths = new Set<string>()
-
-  has (path: string): boolean {
-    return this.paths.has(path)
-  }
-
-  /** True when the path is remembered; it then counts as recent (a link the responses keep naming stays). */
-  touch (path: string): boolean {
-    if (!this.paths.has(path)) return false
-    this.remember(path)
-    return true
-  }
-
-  remember (path: string): void {
-    this.paths.delete(path)
-    this.paths.add(path)
-    if (this.paths.size > MAX_REMEMBERED_PER_SESSION) this.paths.delete(this.paths.values().next().value as string)
-  }
-
-  forget (path: string): void {
-    this.paths.delete(path)
-  }
-
-  get size (): number {
-    return this.paths.size
-  }
-
-  [Symbol.iterator] (): IterableIterator<string> {
-    return this.paths.values()
-  }
-}
-
-const pathsBySession = new WeakMap<ServerHttp2Session, SessionPaths>()
-/** Bounds the memory a long-lived connection can make the plugin hold (with maxLinkBytes per path). */
-export const MAX_REMEMBERED_PER_SESSION = 1000
-
-/**
- * What the session remembers of a Vulcain hop followed through `path` with a remaining
- * `Preload`: paths never hold a line feed, so the two kinds of entries cannot collide.
- */
-function followKey (path: string, preload: string): string {
-  return path + '\n' + preload
-}
-
-/** The paths a session remembers (undefined once it closed); for tests and debugging. */
-export function promisedPaths (session: ServerHttp2Session): SessionPaths | undefined {
-  return pathsBySession.get(session)
-}
 
 /** Headers that describe a connection, not a message: HTTP/2 forbids them in a response. */
 const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'te'])
@@ -114,112 +58,6 @@ export function followTargets (links: PushableLinks, paths: readonly string[], s
     if (state.shouldFollow(path, headers.preload)) targets.push({ path, headers, follow: true, followOnly: true })
   }
   return targets
-}
-
-/** The pushes of one request: its stream, what this connection already got, what is left. */
-export class PushState {
-  /** Pushes still allowed for this request, all hops together. */
-  remaining: number
-  /** Pushes whose next hop is still being computed; the response waits for them (pushDepth > 1). */
-  readonly pending: Array<Promise<void>> = []
-  /** Paths reserved by this request (their links say `nopush`) and not promised on the wire yet. */
-  private readonly unsent = new Set<string>()
-
-  constructor (readonly stream: ServerHttp2Stream, private readonly session: SessionPaths, maxPushes: number) {
-    this.remaining = maxPushes
-    this.followsLeft = maxPushes
-  }
-
-  /** True when `path` was promised (or asked for) on this connection already. */
-  wasPromised (path: string): boolean {
-    return this.session.touch(path)
-  }
-
-  /** True when a push of `path` is allowed: budget left, and not on this connection yet. */
-  canClaim (path: string): boolean {
-    return this.remaining > 0 && !this.session.has(path)
-  }
-
-  /** Reserves a push of `path`; false when `canClaim` says no. */
-  claim (path: string): boolean {
-    if (!this.canClaim(path)) return false
-    this.reserve(path)
-    return true
-  }
-
-  /** Follow-only dispatches still allowed for this request (bounded like pushes). */
-  private followsLeft: number
-
-  /** Records that `path` was pushed with this remaining `Preload`, so a later one follows only what is new. */
-  followed (path: string, preload: string | undefined): void {
-    if (preload !== undefined) this.session.remember(followKey(path, preload))
-  }
-
-  /** True when the next hop of `path` under `preload` was not followed on this connection yet (and is recorded now). */
-  shouldFollow (path: string, preload: string | undefined): boolean {
-    if (preload === undefined || this.followsLeft <= 0) return false
-    const key = followKey(path, preload)
-    if (this.session.touch(key)) return false
-    this.followsLeft--
-    this.session.remember(key)
-    return true
-  }
-
-  /** Reserves a push of `path` that `canClaim` allowed, until it is promised or released. */
-  reserve (path: string): void {
-    this.session.remember(path)
-    this.unsent.add(path)
-    this.remaining--
-  }
-
-  /** The PUSH_PROMISE of `path` went out: the reservation is final. */
-  promised (path: string): void {
-    this.unsent.delete(path)
-  }
-
-  /** `path` was reserved but not promised: a later response on this connection may push it. */
-  release (path: string): void {
-    if (this.unsent.delete(path)) {
-      this.session.forget(path)
-      this.remaining++
-    }
-  }
-
-  /**
-   * Releases every reservation not promised yet: the response ended without pushing them (its
-   * serialization failed into a 500, the client went away...).
-   */
-  releaseUnsent (): void {
-    for (const path of this.unsent) this.release(path)
-  }
-}
-
-/**
- * The push state of a request, or null when nothing can be pushed: push is off, the request
- * is not a GET over HTTP/2 (HTTP/1.1, `allowHTTP1`, `inject`), or the client disabled push
- * (`SETTINGS_ENABLE_PUSH=0`, as every current browser does).
- */
-export function pushStateOf (request: FastifyRequest, options: ResolvedOptions): PushState | null {
-  if (!options.push || request.method !== 'GET') return null
-  const stream = (request.raw as { stream?: Http2ServerRequest['stream'] }).stream
-  if (stream === undefined || stream.destroyed || !stream.pushAllowed) return null
-  const session = stream.session as ServerHttp2Session
-  let paths = pathsBySession.get(session)
-  if (paths === undefined) {
-    paths = new SessionPaths()
-    pathsBySession.set(session, paths)
-    // Node keeps a closed session referenced from its idle timer until that fires (Fastify's
-    // http2SessionTimeout, 72 s by default): let go of the paths as soon as it closes.
-    session.once('close', () => { pathsBySession.delete(session) })
-  }
-  // The client has the resource it asked for: a self link is never pushed back. (A longer URL
-  // can never be a link: not worth the memory.)
-  const path = request.url
-  if (path.length <= options.maxLinkBytes) paths.remember(path)
-  const state = new PushState(stream, paths, options.maxPushes)
-  // Whatever the response was (a 500, a reset by the client), what it did not promise is free again.
-  stream.once('close', () => { state.releaseUnsent() })
-  return state
 }
 
 /** The pushed request's headers: the client's own credentials and negotiation headers. */
@@ -377,9 +215,4 @@ export class Pusher {
       routing(injected, response)
     }, { method: 'GET', url: path, headers: { ...headers, host: request.host }, remoteAddress: request.ip, signal })
   }
-}
-
-/** Waits until every hop of the request's pushes is promised (bounded by pushTimeout per hop). */
-export async function settlePushes (state: PushState): Promise<void> {
-  while (state.pending.length > 0) await Promise.all(state.pending.splice(0))
 }

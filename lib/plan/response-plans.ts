@@ -1,4 +1,4 @@
-import type { PlanNode } from './schema-compiler.js'
+import type { PlanNode } from './plan-node.js'
 
 /**
  * Which plan applies to a response: the one of the schema Fastify serializes it with. Fastify
@@ -20,33 +20,8 @@ export type ResponsePlan = PlanNode | MediaTypePlans | null
 /** The plan (or media-type plans) for each status from 200 to 299, by `status - 200`. */
 export type RoutePlans = ReadonlyArray<ResponsePlan>
 
-function isMediaTypePlans (plan: ResponsePlan): plan is MediaTypePlans {
+export function isMediaTypePlans (plan: ResponsePlan): plan is MediaTypePlans {
   return plan !== null && 'byMediaType' in plan
-}
-
-/** True when at least one 2xx response of the route has relations. */
-export function hasPlans (plans: RoutePlans): boolean {
-  return plans.some((plan) => isMediaTypePlans(plan)
-    ? plan.anyMediaType !== null || [...plan.byMediaType.values()].some((node) => node !== null)
-    : plan !== null)
-}
-
-/** Response keys of a route that can apply to a 2xx response, lower-cased as Fastify does. */
-export function isSuccessResponseKey (key: string): boolean {
-  return /^2(?:\d\d|xx)$/.test(key) || key === 'default'
-}
-
-/**
- * Resolves Fastify's lookup order once: `keys` holds the compiled response keys (`200`, `2xx`,
- * `default`). A key present without relations still shadows the later ones, as in Fastify.
- */
-export function buildRoutePlans (compiled: ReadonlyMap<string, ResponsePlan>): RoutePlans {
-  const plans: ResponsePlan[] = []
-  for (let status = 200; status < 300; status++) {
-    const key = String(status)
-    plans.push(compiled.has(key) ? compiled.get(key) ?? null : compiled.has('2xx') ? compiled.get('2xx') ?? null : compiled.get('default') ?? null)
-  }
-  return plans
 }
 
 /** The response key Fastify serializes a 2xx status with, and whether it is a `content` map. */
@@ -57,16 +32,6 @@ export interface ResponseKey {
 
 /** For each status from 200 to 299, by `status - 200`: the key that applies, or null. */
 export type ResponseKeys = ReadonlyArray<ResponseKey | null>
-
-/** Resolves Fastify's lookup order for the keys themselves (`contentMaps`: key -> is a content map). */
-export function buildResponseKeys (contentMaps: ReadonlyMap<string, boolean>): ResponseKeys {
-  const keys: Array<ResponseKey | null> = []
-  for (let status = 200; status < 300; status++) {
-    const key = [String(status), '2xx', 'default'].find((candidate) => contentMaps.has(candidate))
-    keys.push(key === undefined ? null : { key, contentMap: contentMaps.get(key) === true })
-  }
-  return keys
-}
 
 /** The media type of a Content-Type value, as Fastify compares it: lower case, without parameters. */
 export function mediaTypeOf (contentType: unknown): string {

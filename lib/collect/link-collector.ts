@@ -1,10 +1,7 @@
-import type { TagSink } from './cache-tags.js'
-import type { LinkSet } from './link-set.js'
-import type { LinkRule } from './annotation.js'
-import { branchRule } from './link-branches.js'
-import type { LinkRules } from './link-rules.js'
-import type { PlanNode } from './schema-compiler.js'
-import { expandUriTemplate, type UriTemplate } from './uri-template.js'
+import type { TagSink } from '../cache-tags/tags.js'
+import type { LinkSet } from '../links/link-set.js'
+import { expandUriTemplate, type UriTemplate } from '../links/uri/uri-template.js'
+import { branchRule, type LinkRule, type LinkRules, type PlanNode } from '../plan/plan-node.js'
 
 /**
  * Where links are collected: the payload object is visited along the route's plan, before

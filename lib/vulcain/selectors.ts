@@ -1,5 +1,5 @@
 import { parseList, serializeList, type Parameters as ItemParameters } from 'structured-headers'
-import { encodeUriComponentStrictly } from './percent-encoding.js'
+import { encodeUriComponentStrictly } from '../links/uri/percent-encoding.js'
 
 /**
  * The `Preload` and `Fields` directives of the Vulcain protocol (draft-dunglas-vulcain-01):
