@@ -40,6 +40,6 @@ export function boolean (name: string, value: unknown): boolean {
 /** Rejects a key `known` does not list, naming it under `path` (`vulcain.maxSelector`). */
 export function rejectUnknown (path: string, value: object, known: readonly string[]): void {
   for (const key of Object.keys(value)) {
-    if (!known.includes(key)) throw new FST_PUSH_RELATIONS_INVALID_OPTION(path === '' ? key : `${path}.${key}`, `is not a known option (known: ${known.join(', ')})`)
+    if (!known.includes(key)) throw new FST_PUSH_RELATIONS_INVALID_OPTION(`${path}.${key}`, `is not a known option (known: ${known.join(', ')})`)
   }
 }

@@ -1,16 +1,17 @@
 import type { FastifyInstance, FastifyPluginCallback, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { defaultRule } from './annotation/annotation.js'
 import { FST_PUSH_RELATIONS_ALREADY_REGISTERED } from './errors.js'
 import { CacheTags, kCacheTags, kWritten, takesWrites, type CacheTagStats, type RoutePurge } from './cache-tags/hooks.js'
 import { Pusher } from './deliver/pusher.js'
 import type { PurgeResult } from './cache-tags/purge-queue.js'
 import { resolveOptions, type PushRelationsOptions, type ResolvedOptions } from './options.js'
 import { kLinks, ReplyLinks } from './deliver/reply-links.js'
-import { planFor } from './plan/response-plans.js'
 import { compileRoute, type CompiledRoute, type ResponsePreloads } from './compile/route-compiler.js'
 import { collectHook, writeHook, type RouteState } from './route-hooks.js'
 import { varyOnDirectives } from './vulcain/vary.js'
-import { responseSchemas, Vulcain, type VulcainRoute } from './vulcain/vulcain.js'
+import { Vulcain } from './vulcain/vulcain.js'
+import { vulcainRoute } from './vulcain/vulcain-route.js'
 import { hasPlans } from './compile/route-plans.js'
 
 /** One route that gets links, for one method and URL, as `fastify.pushRelations.routes()` lists it. */
@@ -80,7 +81,7 @@ function pushRelations (fastify: FastifyInstance, rawOptions: PushRelationsOptio
     done(new FST_PUSH_RELATIONS_ALREADY_REGISTERED())
     return
   }
-  const replyLinks = new ReplyLinks(options, new Pusher(fastify, options))
+  const replyLinks = new ReplyLinks(options, new Pusher(fastify, options), defaultRule(options))
   const annotated: AnnotatedRoute[] = []
   const pending: Array<{ state: RouteState, entry: AnnotatedRoute, recompile: () => CompiledRoute }> = []
 
@@ -187,25 +188,6 @@ function attachCacheTags (routeOptions: RouteOptions, cacheTags: CacheTags): voi
   if (routePurge === false || !takesWrites(routeOptions.method)) return
   routeOptions.preSerialization = appendHook(routeOptions.preSerialization, cacheTags.rememberPayload)
   routeOptions.onResponse = appendHook(routeOptions.onResponse, cacheTags.responseHook(routePurge))
-}
-
-/** What Vulcain needs of a route: its 2xx response schemas, to serialize filtered documents. */
-function vulcainRoute (response: unknown, getSchema: (id: string) => unknown, compiled: CompiledRoute, options: ResolvedOptions, route: string): VulcainRoute {
-  let relationPlans: VulcainRoute['relationPlans'] = null
-  if (options.vulcain?.relations === 'schema') {
-    // The plans of what the schema says is a relation, compiled now; again at first use when a
-    // shared schema was missing (Fastify resolves them at ready).
-    let plans = compileRoute(response, getSchema, options, route, true)
-    let retry = plans.unresolved.length > 0
-    relationPlans = (status, reply) => {
-      if (retry) {
-        retry = false
-        plans = compileRoute(response, getSchema, options, route, true)
-      }
-      return planFor(plans.plans, status, reply)
-    }
-  }
-  return { keys: compiled.keys, schemas: responseSchemas(response), getSchema, derived: new Map(), relationPlans }
 }
 
 /** Methods whose responses can carry a payload with relations (HEAD follows GET). */

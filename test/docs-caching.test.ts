@@ -1,5 +1,5 @@
 // docs/caching.md: its snippet runs as written, and its VCL blocks are the ones the Varnish
-// end-to-end tests (test/cache-varnish.test.ts) run, only the backend port changed.
+// end-to-end tests (test/cache-tags/cache-varnish.test.ts) run, only the backend port changed.
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'

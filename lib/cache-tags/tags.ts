@@ -1,5 +1,6 @@
 import type { ResolvedCacheTags } from './options.js'
 import { toPreloadPath, type ReferenceBase } from '../links/uri/uri-reference.js'
+import type { TagSink } from '../collect/tag-sink.js'
 
 /*
  * Cache tags: the resources a cached response holds, so that a write can purge every response
@@ -38,16 +39,6 @@ export function tagOf (reference: string, base: ReferenceBase, origins: Readonly
 export function collectionOf (tag: string): string {
   const slash = tag.lastIndexOf('/')
   return slash <= 0 ? '/' : tag.slice(0, slash)
-}
-
-/** Where the collector reports what it reads (see link-collector.ts). */
-export interface TagSink {
-  /** A reference to a resource the response holds (an IRI, an x-push relation). */
-  add (reference: string): void
-  /** The walk met data it could not read (too deep): the response cannot be tagged exactly. */
-  incomplete (): void
-  /** True once nothing more can change the outcome (the response is uncacheable). */
-  readonly full: boolean
 }
 
 /**

@@ -1,5 +1,5 @@
-import type { TagSink } from '../cache-tags/tags.js'
 import type { LinkSet } from '../links/link-set.js'
+import type { TagSink } from './tag-sink.js'
 import { expandUriTemplate, type UriTemplate } from '../links/uri/uri-template.js'
 import { branchRule, type LinkRule, type LinkRules, type PlanNode } from '../plan/plan-node.js'
 

@@ -1,5 +1,4 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { defaultRule } from '../annotation/annotation.js'
 import { writeLinkHeader } from './link-header.js'
 import { followTargets, kPushedLinks, pushTargets, type Pusher } from './pusher.js'
 import { pushStateOf } from './push-state.js'
@@ -28,14 +27,14 @@ declare module 'fastify' {
 
 /** Where a reply's links go out: the header, 103 Early Hints and native pushes. */
 export class ReplyLinks {
-  /** The rule of links that come from no annotation: `reply.preload()`, Vulcain selections of plain strings. */
-  readonly handlerRule: LinkRule
-
   /** Whether pushed responses report their links to the pusher of the next hop. */
   private readonly reportsNextHop: boolean
 
-  constructor (private readonly options: ResolvedOptions, private readonly pusher: Pusher) {
-    this.handlerRule = defaultRule(options)
+  /**
+   * @param handlerRule the rule of links that come from no annotation: `reply.preload()`,
+   *   Vulcain selections of plain strings
+   */
+  constructor (private readonly options: ResolvedOptions, private readonly pusher: Pusher, readonly handlerRule: LinkRule) {
     this.reportsNextHop = options.push && (options.pushDepth > 1 || options.vulcain !== null)
   }
 

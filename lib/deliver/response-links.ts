@@ -39,9 +39,12 @@ export class ResponseLinks {
     return this.set.add(reference, rule, selected)
   }
 
-  /** Links that may be pushed by the next hop (not marked `nopush`). */
+  /**
+   * Links that may be pushed by the next hop (not marked `nopush`). Read only by the pusher of
+   * the previous hop, which exists only with the `push` option: the claims are there.
+   */
   get pushable (): readonly string[] {
-    return this.push === null ? [] : this.push.pushable
+    return (this.push as PushClaims).pushable
   }
 
   /** True for links a Vulcain `Preload` selected: they are followed whatever `pushDepth` says. */

@@ -1,13 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ResponseLinks } from '../deliver/response-links.js'
 import { mediaTypeOf, type ResponseKeys } from '../plan/response-plans.js'
-import { isSchemaObject } from '../compile/schema-resolver.js'
 import { FieldTree, withoutRequired } from './fields.js'
 import { CursorSet, walkDocument, type SelectedRelation } from './relations.js'
 import { encodeQueryValue, parseSelectors, Remainders, serializeSelectors, type Selector, type SelectorProblem } from './selectors.js'
 import type { LinkRule, PlanNode } from '../plan/plan-node.js'
 import type { ResolvedVulcainOptions } from './options.js'
-import { isSuccessResponseKey } from '../compile/route-plans.js'
 
 /**
  * The Vulcain protocol (draft-dunglas-vulcain-01), inside Fastify: the client says which
@@ -104,27 +102,6 @@ function documentKey (clean: string): string {
   if (start === -1) return clean
   const kept = clean.slice(start + 1).split('&').filter((part) => part !== '' && !part.startsWith('preload=') && !part.startsWith('fields='))
   return kept.length === 0 ? clean.slice(0, start) : clean.slice(0, start) + '?' + kept.join('&')
-}
-
-/**
- * The 2xx response schemas of a route by response key (`200`, `2xx`, `default`), and by
- * `key mediaType` for content maps, as Fastify looks them up.
- */
-export function responseSchemas (response: unknown): Map<string, unknown> {
-  const schemas = new Map<string, unknown>()
-  if (!isSchemaObject(response)) return schemas
-  for (const [key, value] of Object.entries(response)) {
-    const status = key.toLowerCase()
-    if (!isSuccessResponseKey(status) || !isSchemaObject(value)) continue
-    if (isSchemaObject(value.content)) {
-      for (const [mediaType, entry] of Object.entries(value.content)) {
-        if (isSchemaObject(entry) && isSchemaObject(entry.schema)) schemas.set(`${status} ${mediaType}`, entry.schema)
-      }
-    } else {
-      schemas.set(status, value)
-    }
-  }
-  return schemas
 }
 
 /** Appends query parameters to a reference, before its fragment. */

@@ -1,8 +1,8 @@
-// Unit tests of lib/annotation.ts: reading one `x-push` value into a link rule at registration.
+// Unit tests of lib/annotation/annotation.ts: reading one `x-push` value into a link rule at registration.
 import t from 'tap'
-import { KEYWORD, linkParams, parseAnnotation, sameRule } from '../lib/annotation/annotation.js'
-import { resolveOptions, type ResolvedOptions } from '../lib/options.js'
-import type { LinkRule } from '../lib/plan/plan-node.js'
+import { KEYWORD, linkParams, parseAnnotation, sameRule } from '../../lib/annotation/annotation.js'
+import { resolveOptions, type ResolvedOptions } from '../../lib/options.js'
+import type { LinkRule } from '../../lib/plan/plan-node.js'
 
 /** The plugin options, pinned to the defaults the annotation reads (the others do not matter here). */
 const DEFAULTS: ResolvedOptions = { ...resolveOptions(), rel: 'preload', as: 'fetch', crossorigin: false, nopush: false }

@@ -3,9 +3,9 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
-import { Push } from '../lib/index.js'
-import { relOf, splitLinkValue } from '../lib/deliver/link-header.js'
-import { buildApp } from './helpers/build.js'
+import { Push } from '../../lib/index.js'
+import { relOf, splitLinkValue } from '../../lib/deliver/link-header.js'
+import { buildApp } from '../helpers/build.js'
 
 const entry = (path: string): string => `<${path}>; rel=preload; as=fetch`
 const Links = Type.Object({ a: Push(Type.Array(Type.String())) })

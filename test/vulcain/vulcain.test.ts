@@ -6,10 +6,10 @@ import { Type } from '@sinclair/typebox'
 import type { AddressInfo } from 'node:net'
 import { gunzipSync } from 'node:zlib'
 import { parseList } from 'structured-headers'
-import pushRelations, { Push, type PushRelationsOptions } from '../lib/index.js'
-import { resolveOptions } from '../lib/options.js'
-import { buildApp } from './helpers/build.js'
-import { connect, type H2Response } from './helpers/h2client.js'
+import pushRelations, { Push, type PushRelationsOptions } from '../../lib/index.js'
+import { resolveOptions } from '../../lib/options.js'
+import { buildApp } from '../helpers/build.js'
+import { connect, type H2Response } from '../helpers/h2client.js'
 
 /**
  * The Vulcain protocol (draft-dunglas-vulcain-01). The resources are the draft's own examples;

@@ -2,8 +2,8 @@
 // full name, what it must be and what it got.
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
-import pushRelations from '../lib/index.js'
-import { resolveOptions } from '../lib/options.js'
+import pushRelations from '../../lib/index.js'
+import { resolveOptions } from '../../lib/options.js'
 
 const CODE = 'FST_PUSH_RELATIONS_INVALID_OPTION'
 

@@ -1,7 +1,7 @@
-// Unit tests of lib/json-pointer.ts: RFC 6901 pointers in `$ref` fragments, and the escaping
+// Unit tests of lib/compile/json-pointer.ts: RFC 6901 pointers in `$ref` fragments, and the escaping
 // of payload positions (where `*` stands for every element and `~2` for a literal "*" key).
 import t from 'tap'
-import { escapePointerToken, parseJsonPointer } from '../lib/compile/json-pointer.js'
+import { escapePointerToken, parseJsonPointer } from '../../lib/compile/json-pointer.js'
 
 t.test('escapePointerToken', async (t) => {
   t.equal(escapePointerToken('author'), 'author', 'a plain key is kept')

@@ -11,12 +11,12 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-import * as implementation from '../lib/index.js'
-import type { PurgeFailure, PurgeOptions } from '../lib/cache-tags/options.js'
-import { skipWithoutBinaries, type SkipTarget } from './helpers/binaries.js'
-import { startVarnish, vclFor, type VarnishNode, type VclKind } from './helpers/varnish.js'
+import * as implementation from '../../lib/index.js'
+import type { PurgeFailure, PurgeOptions } from '../../lib/cache-tags/options.js'
+import { skipWithoutBinaries, type SkipTarget } from '../helpers/binaries.js'
+import { startVarnish, vclFor, type VarnishNode, type VclKind } from '../helpers/varnish.js'
 
-type Bookshop = typeof import('../example/bookshop.mjs')
+type Bookshop = typeof import('../../example/bookshop.mjs')
 
 /** The xkey vmod, from Debian's varnish-modules. */
 function hasXkey (): boolean {
@@ -86,7 +86,7 @@ async function startTier (t: Test, kind: VclKind): Promise<Tier> {
 }
 
 /** The example as users run it, with the package name mapped to this checkout's sources (loaded once). */
-const example = t.mockImport<Bookshop>('../example/bookshop.mjs', { 'fastify-push-relations': implementation })
+const example = t.mockImport<Bookshop>('../../example/bookshop.mjs', { 'fastify-push-relations': implementation })
 
 async function bookshop (t: Test, tier: Tier, purge: PurgeOptions): Promise<FastifyInstance> {
   const { buildBookshop } = await example

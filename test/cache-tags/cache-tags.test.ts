@@ -8,9 +8,9 @@ import http from 'node:http'
 import net, { type AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-import pushRelations, { Push, type PushRelationsOptions } from '../lib/index.js'
-import type { PurgeFailure } from '../lib/cache-tags/options.js'
-import { MAX_DEPTH } from '../lib/collect/link-collector.js'
+import pushRelations, { Push, type PushRelationsOptions } from '../../lib/index.js'
+import type { PurgeFailure } from '../../lib/cache-tags/options.js'
+import { MAX_DEPTH } from '../../lib/collect/link-collector.js'
 
 interface Received { method: string, headers: http.IncomingHttpHeaders, body: string }
 

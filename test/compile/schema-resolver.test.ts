@@ -1,13 +1,13 @@
-// lib/schema-resolver.ts: `$ref` as Fastify resolves it (shared schemas through getSchema, local
+// lib/compile/schema-resolver.ts: `$ref` as Fastify resolves it (shared schemas through getSchema, local
 // `$id`s, anchors, JSON pointers), first through compiled plans, then on the resolver itself.
 import t from 'tap'
 import Fastify from 'fastify'
 import { Type } from '@sinclair/typebox'
-import pushRelations from '../lib/index.js'
-import { compileResponseSchema, planPointers } from '../lib/compile/schema-compiler.js'
-import { resolveOptions } from '../lib/options.js'
-import { SchemaResolver, isSchemaObject, type Fragment, type SchemaObject } from '../lib/compile/schema-resolver.js'
-import { compile, links, pointers, site, stub, type Shared } from './helpers/plans.js'
+import pushRelations from '../../lib/index.js'
+import { compileResponseSchema, planPointers } from '../../lib/compile/schema-compiler.js'
+import { resolveOptions } from '../../lib/options.js'
+import { SchemaResolver, isSchemaObject, type Fragment, type SchemaObject } from '../../lib/compile/schema-resolver.js'
+import { compile, links, pointers, site, stub, type Shared } from '../helpers/plans.js'
 
 const Iri = Type.String({ 'x-push': true })
 

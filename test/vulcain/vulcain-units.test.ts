@@ -1,12 +1,13 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
-import { Push } from '../lib/index.js'
-import { resolveOptions } from '../lib/options.js'
-import { FieldTree, withoutRequired } from '../lib/vulcain/fields.js'
-import { queryDirectives, responseSchemas } from '../lib/vulcain/vulcain.js'
-import { CursorSet, walkDocument } from '../lib/vulcain/relations.js'
-import { encodeQueryValue, parseSelectors, Remainders, serializeSelectors, WILDCARD } from '../lib/vulcain/selectors.js'
-import { buildApp } from './helpers/build.js'
+import { Push } from '../../lib/index.js'
+import { resolveOptions } from '../../lib/options.js'
+import { FieldTree, withoutRequired } from '../../lib/vulcain/fields.js'
+import { queryDirectives } from '../../lib/vulcain/vulcain.js'
+import { responseSchemas } from '../../lib/vulcain/vulcain-route.js'
+import { CursorSet, walkDocument } from '../../lib/vulcain/relations.js'
+import { encodeQueryValue, parseSelectors, Remainders, serializeSelectors, WILDCARD } from '../../lib/vulcain/selectors.js'
+import { buildApp } from '../helpers/build.js'
 
 const limits = { maxSelectors: 32, maxDepth: 16, maxBytes: 4096 }
 const selectFields = (document: unknown, tree: FieldTree): unknown => walkDocument(document, null, CursorSet.of([]), tree, {

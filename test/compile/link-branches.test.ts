@@ -1,13 +1,13 @@
-// lib/link-branches.ts: a union whose branches disagree about strings (or numbers), "a link, or
+// lib/compile/link-branches.ts: a union whose branches disagree about strings (or numbers), "a link, or
 // free text", fails at startup unless its schema tells the branches apart with keywords checked
 // here (pattern, format, const, enum, integer); then each value follows the branch Fastify's
 // serializer picks for it: the first that validates.
 import t from 'tap'
 import Fastify from 'fastify'
 import { Type, type TSchema } from '@sinclair/typebox'
-import pushRelations, { Push } from '../lib/index.js'
-import { FORMATS, MAX_ALTERNATIVES } from '../lib/compile/link-branches.js'
-import { invalid, links, planOf, routeError } from './helpers/plans.js'
+import pushRelations, { Push } from '../../lib/index.js'
+import { FORMATS, MAX_ALTERNATIVES } from '../../lib/compile/link-branches.js'
+import { invalid, links, planOf, routeError } from '../helpers/plans.js'
 
 const STRINGS = 'give the branches a "pattern", a "format" (uri, uri-reference, uuid), a "const" or an "enum", or use separate fields'
 const NUMBERS = 'give the branches a "const" or an "enum" (or "integer" against "number"), or use separate fields'

@@ -1,7 +1,7 @@
-// Unit tests of lib/uri-reference.ts: every rule of the issue's "URI safety" list, on the
+// Unit tests of lib/links/uri/uri-reference.ts: every rule of the issue's "URI safety" list, on the
 // function that turns an untrusted relation value into a path-absolute reference (or null).
 import t from 'tap'
-import { originFormOf, toPreloadPath, type ReferenceBase } from '../lib/links/uri/uri-reference.js'
+import { originFormOf, toPreloadPath, type ReferenceBase } from '../../../lib/links/uri/uri-reference.js'
 
 /** A request as `toPreloadPath` sees it: its target in origin form (path and query). */
 function base (target: string, protocol: 'http:' | 'https:', origin: string | null): ReferenceBase {
@@ -415,7 +415,7 @@ t.test('leading and trailing spaces are encoded, not stripped', async (t) => {
 
 t.test('lone surrogates make the value skipped', async (t) => {
   // The URL parser replaces a lone surrogate with U+FFFD, so the link would name another
-  // resource than the value; lib/uri-template.ts skips such values too.
+  // resource than the value; lib/links/uri/uri-template.ts skips such values too.
   t.equal(p('/authors/\ud800'), null, 'lone high surrogate')
   t.equal(p('authors/\udc00x'), null, 'lone low surrogate')
   t.equal(p('/a?q=\udbff'), null, 'in the query')

@@ -1,14 +1,14 @@
-// The schema compiler (lib/schema-compiler.ts), on real schemas (TypeBox 0.34 and plain JSON
+// The schema compiler (lib/compile/schema-compiler.ts), on real schemas (TypeBox 0.34 and plain JSON
 // Schema): the plan nodes it builds, what pruning keeps, and for each shape of the contract's
 // "Where annotations are found", (a) the payload pointers of the plan and (b) the links collected
 // from sample payloads along it. `$ref` resolution is tested in schema-resolver.test.ts, the
 // annotations and their startup errors in link-rules.test.ts.
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
-import { planPointers } from '../lib/compile/schema-compiler.js'
-import { Push } from '../lib/annotation/push.js'
-import { collect, compile, links, planOf, pointers } from './helpers/plans.js'
-import type { PlanNode } from '../lib/plan/plan-node.js'
+import { planPointers } from '../../lib/compile/schema-compiler.js'
+import { Push } from '../../lib/annotation/push.js'
+import { collect, compile, links, planOf, pointers } from '../helpers/plans.js'
+import type { PlanNode } from '../../lib/plan/plan-node.js'
 
 const Iri = Type.String({ 'x-push': true })
 const Book = Type.Object({

@@ -1,14 +1,14 @@
-// lib/link-rules.ts: the x-push annotations that apply to one place of the payload become one
+// lib/compile/link-rules.ts: the x-push annotations that apply to one place of the payload become one
 // rule per kind of value (string, number, object), and an annotation that cannot work on its
 // holder is a startup error naming the route, the response and the JSON pointer.
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
-import { LinkRulesBuilder } from '../lib/compile/link-rules.js'
-import { resolveOptions, type PushRelationsOptions } from '../lib/options.js'
-import { SchemaResolver } from '../lib/compile/schema-resolver.js'
-import { compileRoute } from '../lib/compile/route-compiler.js'
-import { Push } from '../lib/annotation/push.js'
-import { collect, invalid, links, planOf, pointers, routeError } from './helpers/plans.js'
+import { LinkRulesBuilder } from '../../lib/compile/link-rules.js'
+import { resolveOptions, type PushRelationsOptions } from '../../lib/options.js'
+import { SchemaResolver } from '../../lib/compile/schema-resolver.js'
+import { compileRoute } from '../../lib/compile/route-compiler.js'
+import { Push } from '../../lib/annotation/push.js'
+import { collect, invalid, links, planOf, pointers, routeError } from '../helpers/plans.js'
 
 const Iri = Type.String({ 'x-push': true })
 const PLAIN = { template: null, params: '; rel=preload; as=fetch', nopush: false }

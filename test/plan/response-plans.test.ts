@@ -4,13 +4,13 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { Type } from '@sinclair/typebox'
-import pushRelations from '../lib/index.js'
-import { compileRoute, type CompiledRoute } from '../lib/compile/route-compiler.js'
-import { planFor, type ResponsePlan, type RoutePlans } from '../lib/plan/response-plans.js'
-import { compileResponseSchema, planPointers } from '../lib/compile/schema-compiler.js'
-import { resolveOptions } from '../lib/options.js'
-import type { PlanNode } from '../lib/plan/plan-node.js'
-import { buildRoutePlans, hasPlans, isSuccessResponseKey } from '../lib/compile/route-plans.js'
+import pushRelations from '../../lib/index.js'
+import { compileRoute, type CompiledRoute } from '../../lib/compile/route-compiler.js'
+import { planFor, type ResponsePlan, type RoutePlans } from '../../lib/plan/response-plans.js'
+import { compileResponseSchema, planPointers } from '../../lib/compile/schema-compiler.js'
+import { resolveOptions } from '../../lib/options.js'
+import type { PlanNode } from '../../lib/plan/plan-node.js'
+import { buildRoutePlans, hasPlans, isSuccessResponseKey } from '../../lib/compile/route-plans.js'
 
 const options = resolveOptions()
 

@@ -8,12 +8,12 @@ import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pushRelations, { Push, type PushRelationsOptions } from '../lib/index.js'
+import pushRelations, { Push, type PushRelationsOptions } from '../../lib/index.js'
 import rateLimit from '@fastify/rate-limit'
-import { promisedPaths } from '../lib/deliver/push-sessions.js'
-import { connect, type H2Client } from './helpers/h2client.js'
-import { nghttp } from './helpers/nghttp.js'
-import { skipWithoutBinaries } from './helpers/binaries.js'
+import { promisedPaths } from '../../lib/deliver/push-sessions.js'
+import { connect, type H2Client } from '../helpers/h2client.js'
+import { nghttp } from '../helpers/nghttp.js'
+import { skipWithoutBinaries } from '../helpers/binaries.js'
 
 /** Native push, tested with a real HTTP/2 client: `inject` has no HTTP/2 stream. */
 

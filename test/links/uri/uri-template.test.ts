@@ -1,7 +1,7 @@
-// Unit tests of lib/uri-template.ts: RFC 6570 level 1 templates, parsed once at registration
+// Unit tests of lib/links/uri/uri-template.ts: RFC 6570 level 1 templates, parsed once at registration
 // and expanded per relation value.
 import t from 'tap'
-import { expandUriTemplate, parseUriTemplate, templateValue, type UriTemplate } from '../lib/links/uri/uri-template.js'
+import { expandUriTemplate, parseUriTemplate, templateValue, type UriTemplate } from '../../../lib/links/uri/uri-template.js'
 
 /** Parses a template that must be valid, failing the test with the parse error otherwise. */
 function parsed (source: string): UriTemplate {

@@ -3,9 +3,9 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import pushRelations, { Push, type PushRelationsOptions } from '../lib/index.js'
-import { connect } from './helpers/h2client.js'
-import { buildApp } from './helpers/build.js'
+import pushRelations, { Push, type PushRelationsOptions } from '../../lib/index.js'
+import { connect } from '../helpers/h2client.js'
+import { buildApp } from '../helpers/build.js'
 
 const entry = (path: string, suffix = ''): string => `<${path}>; rel=preload; as=fetch${suffix}`
 const Book = Type.Object({ author: Push(Type.String()), reviews: Push(Type.Array(Type.String())) })

@@ -3,12 +3,12 @@ import { Type } from '@sinclair/typebox'
 import { EventEmitter } from 'node:events'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { sensitiveHeaders, type ServerHttp2Stream } from 'node:http2'
-import { Push } from '../lib/index.js'
-import { MAX_REMEMBERED_PER_SESSION, SessionPaths, promisedPaths } from '../lib/deliver/push-sessions.js'
-import { PushState, pushStateOf } from '../lib/deliver/push-state.js'
-import { Pusher } from '../lib/deliver/pusher.js'
-import { resolveOptions } from '../lib/options.js'
-import { buildApp } from './helpers/build.js'
+import { Push } from '../../lib/index.js'
+import { MAX_REMEMBERED_PER_SESSION, SessionPaths, promisedPaths } from '../../lib/deliver/push-sessions.js'
+import { PushState, pushStateOf } from '../../lib/deliver/push-state.js'
+import { Pusher } from '../../lib/deliver/pusher.js'
+import { resolveOptions } from '../../lib/options.js'
+import { buildApp } from '../helpers/build.js'
 
 /**
  * Faults that real clients and servers produce only by bad luck (a stream that dies between
