@@ -1,7 +1,7 @@
 import type { onSendHookHandler, preSerializationHookHandler } from 'fastify'
 import type { CacheTags } from './cache-tag-hooks.js'
 import { settlePushes } from './http2-push.js'
-import { collectLinks } from './link-collector.js'
+import { collectorOf } from './compiled-collector.js'
 import type { ResolvedOptions } from './options.js'
 import { kLinks, type ReplyLinks, type ReplyWithLinks } from './reply-links.js'
 import { planFor, type ResponseKeys, type RoutePlans } from './response-plans.js'
@@ -39,7 +39,7 @@ export function collectHook (state: RouteState, options: ResolvedOptions, replyL
           // query form they are rewritten in the document, and the x-push fields read after
           // them then name the same URLs.
           if (directives !== null) payload = (vulcain as Vulcain).apply(request, reply, payload, plan, links, state.vulcain as VulcainRoute, directives) as typeof payload
-          const complete = plan === null || collectLinks(plan, payload, links, options.iriKey, tags)
+          const complete = plan === null || collectorOf(plan)(payload, links, options.iriKey, tags)
           // Tags cut by the depth limit would miss resources: such a response is not cached.
           if (!complete) tags?.incomplete()
           if (!complete || links.full || links.skipped > 0) {
