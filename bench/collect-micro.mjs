@@ -73,6 +73,8 @@ async function buildVariant (route, plugin) {
 const noop = () => {}
 const log = { debug: noop, warn: noop, info: noop, error: noop, trace: noop }
 
+const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/
+
 /** What the hooks read of a reply. */
 class StandInReply {
   /** @param {object} request @param {symbol | null} kLinks */
@@ -90,6 +92,8 @@ class StandInReply {
   getHeader (name) { return this.headers[name] }
   /** @param {string} name @param {unknown} value */
   header (name, value) {
+    // What Node does with every header value before writing it (and what makes a string flat).
+    if (typeof value === 'string' && INVALID_HEADER_CHAR.test(value)) throw new Error('invalid header value')
     this.headers[name] = value
     return this
   }
