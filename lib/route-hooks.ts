@@ -1,10 +1,11 @@
 import type { onSendHookHandler, preSerializationHookHandler } from 'fastify'
 import type { CacheTags } from './cache-tag-hooks.js'
 import { settlePushes } from './http2-push.js'
-import { collectorOf } from './compiled-collector.js'
+import { collectorOf, type Collector } from './compiled-collector.js'
 import type { ResolvedOptions } from './options.js'
 import { kLinks, type ReplyLinks, type ReplyWithLinks } from './reply-links.js'
 import { planFor, type ResponseKeys, type RoutePlans } from './response-plans.js'
+import type { PlanNode } from './schema-compiler.js'
 import type { Vulcain, VulcainRoute } from './vulcain.js'
 
 /*
@@ -26,6 +27,10 @@ export interface RouteState {
  * with Vulcain, applies the request's `Fields` and `Preload` first.
  */
 export function collectHook (state: RouteState, options: ResolvedOptions, replyLinks: ReplyLinks, vulcain: Vulcain | null, cacheTags: CacheTags | null = null): preSerializationHookHandler {
+  // The last plan's collector: a route answers with one plan (two with content maps), so the
+  // lookup by plan is almost never needed.
+  let lastPlan: PlanNode | null = null
+  let lastCollector: Collector | null = null
   return function collectPushRelations (request, reply, payload, done) {
     const status = reply.statusCode
     if (status >= 200 && status < 300 && typeof payload === 'object' && payload !== null) {
@@ -39,7 +44,11 @@ export function collectHook (state: RouteState, options: ResolvedOptions, replyL
           // query form they are rewritten in the document, and the x-push fields read after
           // them then name the same URLs.
           if (directives !== null) payload = (vulcain as Vulcain).apply(request, reply, payload, plan, links, state.vulcain as VulcainRoute, directives) as typeof payload
-          const complete = plan === null || collectorOf(plan)(payload, links, options.iriKey, tags)
+          if (plan !== null && plan !== lastPlan) {
+            lastPlan = plan
+            lastCollector = collectorOf(plan)
+          }
+          const complete = plan === null || (lastCollector as Collector)(payload, links, options.iriKey, tags)
           // Tags cut by the depth limit would miss resources: such a response is not cached.
           if (!complete) tags?.incomplete()
           if (!complete || links.full || links.skipped > 0) {
