@@ -189,7 +189,7 @@ function linkHeader (paths) {
  * The hand-written hook of the book route: the 10 relation fields, a Set, a join.
  * @type {import('fastify').preSerializationHookHandler<ReturnType<typeof bookData>>}
  */
-function bookLinkHook (_request, reply, book, done) {
+export function bookLinkHook (_request, reply, book, done) {
   const paths = new Set()
   if (typeof book.author === 'string') paths.add(book.author)
   const publisher = book.publisher?.['@id']
@@ -206,7 +206,7 @@ function bookLinkHook (_request, reply, book, done) {
  * The hand-written hook of the collection route: two fields of each of the 100 members.
  * @type {import('fastify').preSerializationHookHandler<ReturnType<typeof collectionData>>}
  */
-function collectionLinkHook (_request, reply, collection, done) {
+export function collectionLinkHook (_request, reply, collection, done) {
   const paths = new Set()
   for (const item of collection.member) {
     if (typeof item.author === 'string') paths.add(item.author)

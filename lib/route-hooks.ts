@@ -2,10 +2,11 @@ import type { onSendHookHandler, preSerializationHookHandler } from 'fastify'
 import type { CacheTags } from './cache-tags/hooks.js'
 import type { PushClaims } from './deliver/push-claims.js'
 import { settlePushes } from './deliver/push-state.js'
-import { collectLinks } from './collect/link-collector.js'
+import { collectorOf, type Collector } from './collect/compiled-collector.js'
 import type { ResolvedOptions } from './options.js'
 import { kLinks, type ReplyLinks, type ReplyWithLinks } from './deliver/reply-links.js'
 import { planFor, type ResponseKeys, type RoutePlans } from './plan/response-plans.js'
+import type { PlanNode } from './plan/plan-node.js'
 import type { Vulcain, VulcainRoute } from './vulcain/vulcain.js'
 
 /*
@@ -27,6 +28,10 @@ export interface RouteState {
  * with Vulcain, applies the request's `Fields` and `Preload` first.
  */
 export function collectHook (state: RouteState, options: ResolvedOptions, replyLinks: ReplyLinks, vulcain: Vulcain | null, cacheTags: CacheTags | null = null): preSerializationHookHandler {
+  // The last plan's collector: a route answers with one plan (two with content maps), so the
+  // lookup by plan is almost never needed.
+  let lastPlan: PlanNode | null = null
+  let lastCollector: Collector | null = null
   return function collectPushRelations (request, reply, payload, done) {
     const status = reply.statusCode
     if (status >= 200 && status < 300 && typeof payload === 'object' && payload !== null) {
@@ -41,7 +46,11 @@ export function collectHook (state: RouteState, options: ResolvedOptions, replyL
           // them then name the same URLs.
           if (directives !== null) payload = (vulcain as Vulcain).apply(request, reply, payload, plan, links, state.vulcain as VulcainRoute, directives) as typeof payload
           const set = links.set
-          const complete = plan === null || collectLinks(plan, payload, set, options.iriKey, tags)
+          if (plan !== null && plan !== lastPlan) {
+            lastPlan = plan
+            lastCollector = collectorOf(plan)
+          }
+          const complete = plan === null || (lastCollector as Collector)(payload, set, options.iriKey, tags)
           // Tags cut by the depth limit would miss resources: such a response is not cached.
           if (!complete) tags?.incomplete()
           if (!complete || set.full || set.skipped > 0) {

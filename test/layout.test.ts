@@ -12,7 +12,7 @@ const LIB = join(__dirname, '..', 'lib')
 /** What a folder of lib/ may import (besides itself); `.` is the top level (options, errors...). */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   annotation: ['.', 'plan', 'links'],
-  compile: ['.', 'annotation', 'plan', 'links'],
+  compile: ['.', 'annotation', 'plan', 'links', 'collect'],
   plan: ['links'],
   links: ['.', 'plan'],
   collect: ['plan', 'links'],

@@ -92,7 +92,8 @@ function otherPropertyNode (node: PlanNode, name: string): PlanNode | null {
   return node.additional
 }
 
-const NUMERIC = /^-?\d+(?:\.\d+)?$/
+/** A numeric string: the serializer writes one in an integer field as a number. */
+export const NUMERIC = /^-?\d+(?:\.\d+)?$/
 
 /** The rule for this kind of value, if any. */
 export function ruleFor (rules: LinkRules, value: unknown): LinkRule | null {

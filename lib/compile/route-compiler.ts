@@ -1,3 +1,4 @@
+import { collectorOf } from '../collect/compiled-collector.js'
 import { FST_PUSH_RELATIONS_INVALID_ANNOTATION } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { type ResponseKeys, type ResponsePlan, type RoutePlans } from '../plan/response-plans.js'
@@ -53,6 +54,9 @@ export function compileRoute (
     const pointers = result.plan === null ? [] : planPointers(result.plan)
     // A plan kept only for the IRIs of its objects (cache tags) preloads nothing.
     if (pointers.length > 0) preloads.push({ status, ...(mediaType === undefined ? {} : { mediaType }), pointers })
+    // The collector is generated now, at registration, rather than on the route's first response.
+    // Vulcain's plans of schema relations are only walked by Vulcain: they need none.
+    if (result.plan !== null && !formatRelations) collectorOf(result.plan)
     return result.plan
   }
 
