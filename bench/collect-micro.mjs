@@ -42,7 +42,8 @@ const ROUNDS = Number(args.rounds)
 async function loadPlugin (dist) {
   const base = pathToFileURL(resolve(dist) + '/').href
   const entry = await import(base + 'entry-esm.mjs')
-  const { kLinks } = await import(base + 'deliver/reply-links.js')
+  // deliver/ since lib/ is laid out by stage; at the top of dist/ in builds from before (0.2.0)
+  const { kLinks } = await import(base + 'deliver/reply-links.js').catch(async () => await import(base + 'reply-links.js'))
   return { plugin: entry.default, kLinks }
 }
 
