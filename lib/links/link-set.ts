@@ -2,6 +2,10 @@ import type { FastifyRequest } from 'fastify'
 import type { ResolvedOptions } from '../options.js'
 import type { LinkRule } from '../plan/plan-node.js'
 import { ReferenceResolver } from './uri/reference-resolver.js'
+import { isReadyPath } from './uri/uri-reference.js'
+
+/** Values looked at before de-duplication switches from scanning `paths` to a Set. */
+const SCAN_LIMIT = 12
 
 /** Why a response got fewer links than its payload holds; reported at debug level. */
 export type CapReason = 'maxLinks' | 'maxLinkBytes' | 'maxCandidates'
@@ -39,12 +43,16 @@ export class LinkSet {
   /** Values that were not usable references (other origins, bad characters, wrong types...). */
   skipped = 0
   private candidates = 0
-  private readonly seen = new Set<string>()
-  private readonly resolver: ReferenceResolver
+  /**
+   * The paths as a Set, made once more than SCAN_LIMIT values were looked at: until then a scan
+   * of `paths` costs less than making and filling a Set, which most responses (a resource and its
+   * few relations) never need.
+   */
+  private seen: Set<string> | null = null
+  /** Made on the first reference that is not a ready path: most responses have none. */
+  private resolver: ReferenceResolver | null = null
 
-  constructor (private readonly options: LinkSetOptions, request: FastifyRequest, private readonly observer: LinkObserver | null = null) {
-    this.resolver = new ReferenceResolver(options, request)
-  }
+  constructor (private readonly options: LinkSetOptions, private readonly request: FastifyRequest, private readonly observer: LinkObserver | null = null) {}
 
   get full (): boolean {
     return this.capped !== null
@@ -66,14 +74,15 @@ export class LinkSet {
       this.capped = 'maxCandidates'
       return null
     }
+    if (this.seen === null && this.candidates > SCAN_LIMIT) this.seen = new Set(this.paths)
     // A path added before is its own normal form: a repeated relation costs one lookup.
-    if (this.seen.has(reference)) return this.repeated(reference, selected)
-    const path = this.resolver.pathOf(reference)
+    if (this.has(reference)) return this.repeated(reference, selected)
+    const path = this.resolve(reference)
     if (path === null) {
       this.skipped++
       return null
     }
-    if (path !== reference && this.seen.has(path)) return this.repeated(path, selected)
+    if (path !== reference && this.has(path)) return this.repeated(path, selected)
     const { maxLinks, maxLinkBytes } = this.options
     if (this.paths.length === maxLinks) {
       this.capped = 'maxLinks'
@@ -86,7 +95,7 @@ export class LinkSet {
       this.capped = 'maxLinkBytes'
       return null
     }
-    this.seen.add(path)
+    this.seen?.add(path)
     this.paths.push(path)
     this.entries.push(entry)
     this.bytes = bytes
@@ -101,6 +110,17 @@ export class LinkSet {
 
   /** The path a reference stands for, as `add` would write it; null when it is not usable. */
   pathOf (reference: string): string | null {
-    return this.seen.has(reference) ? reference : this.resolver.pathOf(reference)
+    return this.has(reference) ? reference : this.resolve(reference)
+  }
+
+  private has (path: string): boolean {
+    return this.seen === null ? this.paths.includes(path) : this.seen.has(path)
+  }
+
+  private resolve (reference: string): string | null {
+    // The common case is checked here, without making the resolver.
+    if (isReadyPath(reference, this.options.maxLinkBytes)) return reference
+    this.resolver ??= new ReferenceResolver(this.options, this.request)
+    return this.resolver.pathOf(reference)
   }
 }
