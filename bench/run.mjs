@@ -6,6 +6,7 @@
 //   node bench/run.mjs overhead            one part (after `npm run build`); several: `overhead vulcain`
 //   node bench/run.mjs --quick             a smoke run: 2 rounds of 1 s, fewer requests and fetches
 //   node bench/run.mjs profile --profile=plugin-book,hook-book   CPU profiles (not in the default run)
+//   node bench/run.mjs instructions        instructions per request under valgrind (not in the default run)
 //   VULCAIN_GATEWAY=/work/shared/tools/vulcain-gateway/vulcain-gw node bench/run.mjs vulcain
 //
 // Parts (bench/parts/):
@@ -38,6 +39,7 @@ import { runLatency } from './parts/latency.mjs'
 import { runVulcain } from './parts/vulcain.mjs'
 import { runSoak } from './parts/soak.mjs'
 import { runProfile } from './parts/profile.mjs'
+import { runInstructions } from './parts/instructions.mjs'
 
 const require = createRequire(import.meta.url)
 
@@ -67,7 +69,7 @@ const { values: flags, positionals } = parseArgs({
 if (flags.help) {
   console.log(`usage: node bench/run.mjs [part...] [options]     (npm run bench -- [part...] [options])
 
-  parts: ${PARTS.join(', ')} (all by default), profile (on request)
+  parts: ${PARTS.join(', ')} (all by default); profile, instructions (on request)
   --quick           a smoke run: 2 rounds of 1 s, 2,000 + 20,000 requests, 3 fetches per latency case
   --rounds=N        rounds of fresh processes (default 7)
   --duration=S      measured seconds per round, all servers of a group at once (default 2)
@@ -95,8 +97,8 @@ function numberFlag (value, fallback, name) {
 
 const requested = positionals.map((part) => ALIASES[part] ?? part)
 for (const part of requested) {
-  if (!(/** @type {readonly string[]} */ (PARTS)).includes(part) && part !== 'profile') {
-    throw new Error(`unknown part "${part}" (parts: ${PARTS.join(', ')}, profile)`)
+  if (!(/** @type {readonly string[]} */ (PARTS)).includes(part) && part !== 'profile' && part !== 'instructions') {
+    throw new Error(`unknown part "${part}" (parts: ${PARTS.join(', ')}, profile, instructions)`)
   }
 }
 const parts = requested.length === 0 ? [...PARTS] : requested
@@ -119,7 +121,8 @@ const runners = {
   latency: runLatency,
   vulcain: runVulcain,
   soak: runSoak,
-  profile: () => runProfile(flags.profile ?? 'plugin-book,hook-book')
+  profile: () => runProfile(flags.profile ?? 'plugin-book,hook-book'),
+  instructions: runInstructions
 }
 
 function machine () {
