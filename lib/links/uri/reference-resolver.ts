@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { isReadyPath, RequestBase, toPreloadPath } from './uri-reference.js'
+import { RequestBase, toPreloadPath } from './uri-reference.js'
 
 /** What resolving references needs of the options. */
 export interface ResolverOptions {
@@ -8,9 +8,9 @@ export interface ResolverOptions {
 }
 
 /**
- * Resolves the references of one response against its request: a ready path-absolute
- * reference (`/authors/1`, the common case) is checked in one pass and kept as it is; anything
- * else goes through `toPreloadPath`, against the request's target and origin, read on first need.
+ * Resolves the references of one response against its request (`toPreloadPath`), whose target
+ * and origin are read on first need. Ready path-absolute references (`/authors/1`, the common
+ * case) never get here: `LinkSet` keeps them as they are, and makes no resolver for them.
  */
 export class ReferenceResolver {
   private requestBase: RequestBase | null = null
@@ -19,9 +19,7 @@ export class ReferenceResolver {
 
   /** The path a reference stands for, or null when it is not one to preload. */
   pathOf (reference: string): string | null {
-    const { maxLinkBytes, origins } = this.options
-    if (isReadyPath(reference, maxLinkBytes)) return reference
     this.requestBase ??= new RequestBase(this.request)
-    return toPreloadPath(reference, this.requestBase, origins, maxLinkBytes)
+    return toPreloadPath(reference, this.requestBase, this.options.origins, this.options.maxLinkBytes)
   }
 }
