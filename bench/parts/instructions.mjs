@@ -6,7 +6,7 @@
 // Each scenario serves itself N1, then N2 requests (bench/instructions.mjs, one keep-alive connection, Node's `--single-threaded` so that
 // garbage collection and compilation run on the counted thread); (I(N2) - I(N1)) / (N2 - N1) is
 // the steady-state cost of one request, startup and warm-up left out.
-// `node bench/run.mjs instructions` (about 30 minutes on 2 cores: valgrind runs Node some 50 times slower);
+// `node bench/run.mjs instructions` (about 20 minutes on 2 cores: valgrind runs Node some 50 times slower);
 // `--quick` counts fewer requests (a smoke run: its counts still include some compilation).
 import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -27,6 +27,13 @@ const GROUPS = /** @type {const} */ ([
   ['baseline-book', 'link-book', 'hooks-book', 'hook-book', 'plugin-book', 'plugin-plain'],
   ['baseline-collection', 'hook-collection', 'plugin-collection']
 ])
+
+/** Requests of the two runs of a scenario: a collection request costs some 6 times a book's. */
+function windowOf (/** @type {Scenario} */ scenario) {
+  const window = scenario.endsWith('-collection') ? [2_000, 5_000] : [4_000, 10_000]
+  // --quick: a smoke run, whose counts still include some of V8's compilation.
+  return settings.quick ? window.map((requests) => requests / 2) : window
+}
 
 /**
  * Instructions of one process serving `requests` requests of `scenario`.
@@ -69,14 +76,16 @@ export async function runInstructions () {
   } catch {
     return { text: '\n## Instructions per request\n\nvalgrind is not installed (Debian: `apt-get install valgrind`); part skipped.\n', targets: [], raw: null }
   }
-  // V8 still compiles the hot code during the first thousands of requests: they are left out.
-  const [first, second] = settings.quick ? [2_000, 4_000] : [4_000, 10_000]
   const dir = await mkdtemp(join(tmpdir(), 'push-relations-instructions-'))
   try {
     const scenarios = GROUPS.flat()
-    const counts = await twoAtATime(scenarios.flatMap((scenario) => [first, second].map((requests) => () => count(scenario, requests, dir))))
+    // V8 still compiles the hot code during the first thousands of requests: the first run leaves them out.
+    const counts = await twoAtATime(scenarios.flatMap((scenario) => windowOf(scenario).map((requests) => () => count(scenario, requests, dir))))
     /** @type {Map<string, number>} */
-    const perRequest = new Map(scenarios.map((scenario, index) => [scenario, ((counts[2 * index + 1] ?? 0) - (counts[2 * index] ?? 0)) / (second - first)]))
+    const perRequest = new Map(scenarios.map((scenario, index) => {
+      const [first = 0, second = 0] = windowOf(scenario)
+      return [scenario, ((counts[2 * index + 1] ?? 0) - (counts[2 * index] ?? 0)) / (second - first)]
+    }))
     const rows = GROUPS.flatMap((group) => group.map((scenario) => {
       const own = perRequest.get(scenario) ?? 0
       const base = perRequest.get(group[0]) ?? own
@@ -84,7 +93,8 @@ export async function runInstructions () {
       return [scenario, Math.round(own).toLocaleString('en'), (own - base >= 0 ? '+' : '') + Math.round(own - base).toLocaleString('en'),
         (base / own).toFixed(3), scenario.startsWith('plugin-') && !scenario.endsWith('plain') ? (hook / own).toFixed(3) : '']
     }))
-    const text = `\n## Instructions per request (valgrind callgrind, Node ${process.version} --single-threaded, requests ${first.toLocaleString('en')} to ${second.toLocaleString('en')} of one keep-alive connection)\n\n` +
+    const [book, collection] = [windowOf('plugin-book'), windowOf('plugin-collection')].map(([first = 0, second = 0]) => `${first.toLocaleString('en')} to ${second.toLocaleString('en')}`)
+    const text = `\n## Instructions per request (valgrind callgrind, Node ${process.version} --single-threaded; requests ${book} (book), ${collection} (collection) of one keep-alive connection)\n\n` +
       table(['scenario', 'instructions/request', 'over bare', 'bare / scenario', 'hook / plugin'], rows) + '\n'
     return { text, targets: [], raw: Object.fromEntries(perRequest) }
   } finally {
