@@ -2,7 +2,8 @@
 // Part "instructions" (not in the default run; needs valgrind): instructions per request, counted
 // by `valgrind --tool=callgrind`, which counts the same for the same work however loaded the
 // machine is. On a shared 2-core VM, req/s and CPU time move by 10 to 20 % between processes
-// and runs; instruction counts by a few per cent (a major GC falls inside the window or not).
+// and runs; instruction counts do not, but they move with where V8's major GCs and late
+// recompilations fall in the window (a few per cent, once half for one setup): compare within a run.
 // Each scenario serves itself N1, then N2 requests (bench/instructions.mjs, one keep-alive connection, Node's `--single-threaded` so that
 // garbage collection and compilation run on the counted thread); (I(N2) - I(N1)) / (N2 - N1) is
 // the steady-state cost of one request, startup and warm-up left out.
