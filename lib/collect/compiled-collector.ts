@@ -1,7 +1,7 @@
 import type { LinkSet } from '../links/link-set.js'
 import { expandUriTemplate } from '../links/uri/uri-template.js'
 import { branchRule, type LinkRule, type LinkRules, type PlanNode } from '../plan/plan-node.js'
-import { MAX_DEPTH, NUMERIC, referenceOf, serialized } from './link-collector.js'
+import { iriOf, MAX_DEPTH, NUMERIC, referenceOf, serialized } from './link-collector.js'
 import type { TagSink } from './tag-sink.js'
 
 /**
@@ -31,12 +31,6 @@ export function collectorOf (plan: PlanNode): Collector {
 
 /** What the generated code receives, by name: the run-time helpers, never globals. */
 const HELPERS = { serialized, referenceOf, expandUriTemplate, branchRule, iriOf, NUMERIC }
-
-/** An embedded object's IRI property, when it is a string (read once: it may be a getter). */
-function iriOf (object: Record<string, unknown>, iriKey: string): string | null {
-  const iri = object[iriKey]
-  return typeof iri === 'string' ? iri : null
-}
 
 /** A JavaScript string literal for `value`: JSON, with the two line separators escaped too. */
 export function literal (value: string): string {

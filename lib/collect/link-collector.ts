@@ -143,9 +143,14 @@ export function referenceOf (template: UriTemplate | null, value: unknown, iriKe
     if (value === null || Array.isArray(value)) return null
     const object = value as Record<string, unknown>
     if (template !== null) return expandUriTemplate(template, (name) => object[name])
-    const iri = object[iriKey]
-    return typeof iri === 'string' ? iri : null
+    return iriOf(object, iriKey)
   }
   if (template === null) return typeof value === 'string' ? value : null
   return template.variables.length === 1 ? expandUriTemplate(template, () => value) : null
+}
+
+/** An embedded object's IRI property, when it is a string (read once: it may be a getter). */
+export function iriOf (object: Record<string, unknown>, iriKey: string): string | null {
+  const iri = object[iriKey]
+  return typeof iri === 'string' ? iri : null
 }

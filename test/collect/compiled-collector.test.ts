@@ -15,6 +15,7 @@ import { compileRoute } from '../../lib/compile/route-compiler.js'
 import { compileResponseSchema } from '../../lib/compile/schema-compiler.js'
 import type { PlanNode } from '../../lib/plan/plan-node.js'
 import { Push } from '../../lib/annotation/push.js'
+import { random } from '../helpers/random.js'
 
 const fakeRequest = { url: '/books/1', protocol: 'http', host: 'api.example.com' } as unknown as FastifyRequest
 
@@ -57,18 +58,6 @@ function outcome (walk: Walk, plan: PlanNode, payload: unknown, options: Resolve
 }
 
 // --- seeded random schemas and payloads ---
-
-/** mulberry32: a small seeded generator, so that a failure names the seed that reproduces it. */
-function random (seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let x = state
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** What the generator knows of a schema it made, to make payloads that fit it (or not quite). */
 type Shape =

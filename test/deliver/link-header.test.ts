@@ -6,6 +6,7 @@ import type { FastifyReply } from 'fastify'
 import { Push } from '../../lib/index.js'
 import { relOf, splitLinkValue } from '../../lib/deliver/link-header.js'
 import { buildApp } from '../helpers/build.js'
+import { random } from '../helpers/random.js'
 
 const entry = (path: string): string => `<${path}>; rel=preload; as=fetch`
 const Links = Type.Object({ a: Push(Type.Array(Type.String())) })
@@ -189,18 +190,6 @@ interface Script {
   steps: Step[]
   onSend: Step[]
   annotated: string[]
-}
-
-/** mulberry32: a small seeded generator, so that a failure can be replayed. */
-function random (seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let x = state
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** True when `part` is `whole` with some elements left out, the rest in the same order. */
